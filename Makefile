@@ -1,0 +1,39 @@
+# emoe-pack: `make demo` and `make test` each set up what is missing, then run.
+SWIFT ?= swift
+RELEASE_FLAGS = -c release
+TEST_FLAGS = -c release -Xswiftc -enable-testing
+DEMO_DIR = .cache/demo
+BIN = .build/release/emoe-pack
+
+.PHONY: setup build demo test lint format bench fixtures clean
+
+setup:
+	scripts/setup.sh
+
+build: setup
+	$(SWIFT) build $(RELEASE_FLAGS) --product emoe-pack
+
+demo: build
+	@mkdir -p $(DEMO_DIR)
+	$(BIN) inspect Fixtures/models/llama-tiny/model.safetensors
+
+lint:
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
+
+format:
+	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
+
+test: setup lint
+	python3 Fixtures/scripts/check_fixtures.py
+	EMOE_REQUIRE_ORACLES=1 $(SWIFT) build $(TEST_FLAGS) --build-tests
+	EMOE_REQUIRE_ORACLES=1 $(SWIFT) test $(TEST_FLAGS) --skip-build
+
+bench: build
+	$(SWIFT) build $(RELEASE_FLAGS) --product emoe-bench
+	scripts/bench.sh
+
+fixtures:
+	python3 Fixtures/scripts/make_fixtures.py
+
+clean:
+	rm -rf .build $(DEMO_DIR)

@@ -1,0 +1,73 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+  name: "emoe-pack",
+  products: [
+    .executable(name: "emoe-pack", targets: ["emoe-pack"]),
+    .library(name: "EMoEPackCommands", targets: ["EMoEPackCommands"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+  ],
+  targets: [
+    // C libraries: one system-library shim each, wrapped once in Swift.
+    .systemLibrary(
+      name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+    .systemLibrary(
+      name: "COpenBLAS", pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+    .systemLibrary(
+      name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"]), .brew(["json-c"])]),
+
+    // Libraries, lowest layer first.
+    .target(name: "EMoECore", dependencies: ["CJSONC"]),
+    .target(name: "EMoEFormats", dependencies: ["EMoECore", "CZstd"]),
+    .target(
+      name: "EMoENumerics",
+      dependencies: ["EMoECore", "COpenBLAS", .product(name: "RealModule", package: "swift-numerics")]
+    ),
+    .target(name: "EMoEModel", dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics"]),
+    .target(
+      name: "EMoEConvert",
+      dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel"]),
+    .target(
+      name: "EMoERunner",
+      dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel"]),
+    .target(
+      name: "EMoEPackCommands",
+      dependencies: [
+        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoERunner",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
+    .executableTarget(name: "emoe-pack", dependencies: ["EMoEPackCommands"]),
+    .executableTarget(
+      name: "emoe-bench",
+      dependencies: [
+        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoERunner",
+      ]),
+
+    // Tests.
+    .target(name: "EMoETestSupport", dependencies: ["EMoECore"], path: "Tests/EMoETestSupport"),
+    .testTarget(name: "EMoECoreTests", dependencies: ["EMoECore", "EMoETestSupport"]),
+    .testTarget(
+      name: "EMoEFormatsTests",
+      dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoETestSupport"]),
+    .testTarget(
+      name: "EMoENumericsTests", dependencies: ["EMoECore", "EMoENumerics", "EMoETestSupport"]),
+    .testTarget(
+      name: "EMoEModelTests",
+      dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoETestSupport"]),
+    .testTarget(
+      name: "EMoEConvertTests",
+      dependencies: [
+        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoETestSupport",
+      ]),
+    .testTarget(
+      name: "EMoEPackCommandsTests",
+      dependencies: ["EMoEPackCommands", "emoe-pack", "EMoETestSupport"]),
+  ]
+)

@@ -1,0 +1,157 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Writes a file atomically: bytes go to a temporary file beside the destination, which is
+/// fsynced and renamed into place only by ``commit()``.
+///
+/// An interrupted or abandoned write never leaves a file at the destination: the temporary file
+/// is removed by ``abort()``, by `deinit`, and by ``TemporaryFiles/removeAll()`` from a signal
+/// handler. Writes are buffered, so many small writes cost little.
+public final class AtomicFileWriter {
+  /// The final path of the file.
+  public let destination: String
+  /// The temporary path being written.
+  public let temporaryPath: String
+  /// Bytes written so far (the position of the next byte).
+  public private(set) var position: Int = 0
+
+  private var descriptor: Int32
+  private var buffer: [UInt8] = []
+  private let bufferCapacity: Int
+  private var finished = false
+
+  /// Creates the temporary file for `destination`.
+  ///
+  /// - Parameters:
+  ///   - destination: where the file appears on ``commit()``.
+  ///   - bufferCapacity: bytes gathered before each `write` system call.
+  public init(destination: String, bufferCapacity: Int = 1 << 20) throws(FileError) {
+    self.destination = destination
+    self.bufferCapacity = bufferCapacity
+    let directory = FileSystem.directory(of: destination)
+    let base = destination.split(separator: "/").last.map(String.init) ?? "output"
+    var template = Array("\(directory)/.\(base).tmp-XXXXXX".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else { throw .fromErrno(destination, "create a temporary file") }
+    descriptor = fd
+    temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    fchmod(fd, 0o644)
+    TemporaryFiles.register(temporaryPath)
+    buffer.reserveCapacity(bufferCapacity)
+  }
+
+  deinit {
+    if !finished { discard() }
+  }
+
+  /// Appends `bytes`.
+  public func write(_ bytes: UnsafeRawBufferPointer) throws(FileError) {
+    position += bytes.count
+    if buffer.count + bytes.count <= bufferCapacity {
+      buffer.append(contentsOf: bytes)
+      return
+    }
+    try flush()
+    if bytes.count >= bufferCapacity {
+      try writeAll(bytes)
+    } else {
+      buffer.append(contentsOf: bytes)
+    }
+  }
+
+  /// Appends the bytes of `array`.
+  public func write(_ array: [UInt8]) throws(FileError) {
+    let failure = array.withUnsafeBytes { raw in catching { () throws(FileError) in try write(raw) } }
+    if let failure { throw failure }
+  }
+
+  /// Appends the raw in-memory bytes of `values` (little-endian on every supported platform).
+  public func write<T: BitwiseCopyable>(contentsOf values: [T]) throws(FileError) {
+    let failure = values.withUnsafeBytes { raw in catching { () throws(FileError) in try write(raw) } }
+    if let failure { throw failure }
+  }
+
+  /// Appends `count` zero bytes.
+  public func writeZeros(_ count: Int) throws(FileError) {
+    guard count > 0 else { return }
+    try write([UInt8](repeating: 0, count: count))
+  }
+
+  /// Appends zero bytes until ``position`` is a multiple of `alignment`.
+  public func pad(toMultipleOf alignment: Int) throws(FileError) {
+    let remainder = position % alignment
+    if remainder != 0 { try writeZeros(alignment - remainder) }
+  }
+
+  /// Flushes, fsyncs and renames the temporary file to the destination, then fsyncs the folder
+  /// so the rename itself is durable.
+  public func commit() throws(FileError) {
+    precondition(!finished, "commit after finish")
+    try flush()
+    guard fsync(descriptor) == 0 else {
+      let error = FileError.fromErrno(destination, "fsync")
+      discard()
+      throw error
+    }
+    close(descriptor)
+    finished = true
+    guard rename(temporaryPath, destination) == 0 else {
+      let error = FileError.fromErrno(destination, "rename the temporary file to")
+      unlink(temporaryPath)
+      TemporaryFiles.unregister(temporaryPath)
+      throw error
+    }
+    TemporaryFiles.unregister(temporaryPath)
+    let directoryDescriptor = open(FileSystem.directory(of: destination), O_RDONLY)
+    if directoryDescriptor >= 0 {
+      fsync(directoryDescriptor)
+      close(directoryDescriptor)
+    }
+  }
+
+  /// Removes the temporary file; nothing appears at the destination.
+  public func abort() {
+    guard !finished else { return }
+    discard()
+  }
+
+  private func discard() {
+    close(descriptor)
+    unlink(temporaryPath)
+    TemporaryFiles.unregister(temporaryPath)
+    finished = true
+  }
+
+  private func flush() throws(FileError) {
+    guard !buffer.isEmpty else { return }
+    let failure = buffer.withUnsafeBytes { raw in
+      catching { () throws(FileError) in try writeAll(raw) }
+    }
+    if let failure { throw failure }
+    buffer.removeAll(keepingCapacity: true)
+  }
+
+  private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(FileError) {
+    var offset = 0
+    while offset < bytes.count {
+      let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+      if written < 0 {
+        if errno == EINTR { continue }
+        throw .fromErrno(destination, "write")
+      }
+      offset += written
+    }
+  }
+
+  private func catching(_ body: () throws(FileError) -> Void) -> FileError? {
+    do {
+      try body()
+      return nil
+    } catch {
+      return error
+    }
+  }
+}

@@ -1,0 +1,32 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A failure of the operating system to open, map, write or rename a file.
+public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
+  /// The file concerned.
+  public var path: String
+  /// What was being done, e.g. "open" or "rename".
+  public var operation: String
+  /// The `errno` value reported by the system.
+  public var code: Int32
+
+  /// Creates an error for `operation` on `path` with the system error `code`.
+  public init(path: String, operation: String, code: Int32) {
+    self.path = path
+    self.operation = operation
+    self.code = code
+  }
+
+  /// Creates an error from the current `errno`.
+  public static func fromErrno(_ path: String, _ operation: String) -> FileError {
+    FileError(path: path, operation: operation, code: errno)
+  }
+
+  /// A readable message, e.g. `model.safetensors: cannot open: No such file or directory`.
+  public var description: String {
+    "\(path): cannot \(operation): \(String(cString: strerror(code)))"
+  }
+}

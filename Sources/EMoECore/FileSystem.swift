@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Small file-system queries shared by the formats and commands.
+public enum FileSystem {
+  /// Whether `path` exists; sets `isDirectory` when it does.
+  public static func exists(_ path: String, isDirectory: inout Bool) -> Bool {
+    var status = stat()
+    guard stat(path, &status) == 0 else { return false }
+    isDirectory = (status.st_mode & S_IFMT) == S_IFDIR
+    return true
+  }
+
+  /// Whether a file or folder exists at `path`.
+  public static func exists(_ path: String) -> Bool {
+    var isDirectory = false
+    return exists(path, isDirectory: &isDirectory)
+  }
+
+  /// The size of the file at `path` in bytes, or `nil` when it cannot be read.
+  public static func size(_ path: String) -> Int? {
+    var status = stat()
+    guard stat(path, &status) == 0 else { return nil }
+    return Int(status.st_size)
+  }
+
+  /// The folder part of `path` (`.` when there is none).
+  public static func directory(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    let directory = String(path[..<slash])
+    return directory.isEmpty ? "/" : directory
+  }
+
+  /// The last component of `path`.
+  public static func basename(of path: String) -> String {
+    path.split(separator: "/").last.map(String.init) ?? path
+  }
+
+  /// `component` appended to `directory` with one slash.
+  public static func join(_ directory: String, _ component: String) -> String {
+    if component.hasPrefix("/") { return component }
+    if directory.isEmpty || directory == "." { return component }
+    return directory.hasSuffix("/") ? directory + component : directory + "/" + component
+  }
+
+  /// The SHA-256 of the file at `path`, read through a mapping.
+  public static func sha256(ofFile path: String) throws(FileError) -> String {
+    let file = try MappedFile(path: path)
+    var hash = SHA256()
+    let chunk = 16 << 20
+    var offset = 0
+    file.adviseSequential()
+    while offset < file.count {
+      let count = min(chunk, file.count - offset)
+      hash.update(file.bytes(offset: offset, count: count))
+      file.adviseDone(offset: offset, count: count)
+      offset += count
+    }
+    return hash.finalizeHex()
+  }
+}

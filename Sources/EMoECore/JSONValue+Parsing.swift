@@ -1,0 +1,93 @@
+import CJSONC
+
+extension JSONValue {
+  /// Parses `text` with json-c in strict mode, requiring valid UTF-8, one value, and nothing but
+  /// whitespace after it.
+  ///
+  /// - Parameters:
+  ///   - text: the JSON bytes.
+  ///   - rejectDuplicateKeys: throw when an object repeats a key (json-c would keep the last).
+  ///   - maximumDepth: the deepest nesting accepted.
+  public static func parse(
+    _ text: UnsafeRawBufferPointer, rejectDuplicateKeys: Bool = true, maximumDepth: Int32 = 64
+  ) throws(JSONParseError) -> JSONValue {
+    guard let tokener = json_tokener_new_ex(maximumDepth) else {
+      throw JSONParseError(reason: "out of memory", offset: 0)
+    }
+    defer { json_tokener_free(tokener) }
+    json_tokener_set_flags(tokener, Int32(JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8))
+    guard text.count < Int32.max else {
+      throw JSONParseError(reason: "text too long", offset: 0)
+    }
+    let base = text.baseAddress?.assumingMemoryBound(to: CChar.self)
+    let empty: [CChar] = [0]
+    let root = empty.withUnsafeBufferPointer { fallback in
+      json_tokener_parse_ex(tokener, base ?? fallback.baseAddress, Int32(text.count))
+    }
+    let status = json_tokener_get_error(tokener)
+    let end = Int(json_tokener_get_parse_end(tokener))
+    guard let root, status == json_tokener_success else {
+      json_object_put(root)
+      let reason =
+        status == json_tokener_continue
+        ? "unexpected end of text" : String(cString: json_tokener_error_desc(status))
+      throw JSONParseError(reason: reason, offset: end)
+    }
+    defer { json_object_put(root) }
+    for index in end..<text.count where !isJSONWhitespace(text[index]) {
+      throw JSONParseError(reason: "unexpected data after the JSON value", offset: index)
+    }
+    if rejectDuplicateKeys { try JSONDuplicateKeyScanner.check(text) }
+    return convert(root)
+  }
+
+  /// Parses the UTF-8 bytes of `string`; see ``parse(_:rejectDuplicateKeys:maximumDepth:)``.
+  public static func parse(_ string: String) throws(JSONParseError) -> JSONValue {
+    let bytes = Array(string.utf8)
+    let result = bytes.withUnsafeBytes { raw in
+      Result { () throws(JSONParseError) in try parse(raw) }
+    }
+    return try result.get()
+  }
+
+  static func isJSONWhitespace(_ byte: UInt8) -> Bool {
+    byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+  }
+
+  private static func convert(_ object: OpaquePointer?) -> JSONValue {
+    guard let object else { return .null }
+    switch json_object_get_type(object) {
+    case json_type_null:
+      return .null
+    case json_type_boolean:
+      return .bool(json_object_get_boolean(object) != 0)
+    case json_type_int:
+      if json_object_get_int64(object) == Int64.max {
+        let unsigned = json_object_get_uint64(object)
+        if unsigned > UInt64(Int64.max) { return .unsignedInteger(unsigned) }
+      }
+      return .integer(json_object_get_int64(object))
+    case json_type_double:
+      return .number(json_object_get_double(object))
+    case json_type_string:
+      let length = Int(json_object_get_string_len(object))
+      let pointer = UnsafeRawPointer(json_object_get_string(object)!)
+      return .string(String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self))
+    case json_type_array:
+      let count = json_object_array_length(object)
+      return .array((0..<count).map { convert(json_object_array_get_idx(object, $0)) })
+    case json_type_object:
+      var members: [JSONMember] = []
+      var iterator = json_object_iter_begin(object)
+      var end = json_object_iter_end(object)
+      while json_object_iter_equal(&iterator, &end) == 0 {
+        let key = String(cString: json_object_iter_peek_name(&iterator))
+        members.append(JSONMember(key, convert(json_object_iter_peek_value(&iterator))))
+        json_object_iter_next(&iterator)
+      }
+      return .object(members)
+    default:
+      return .null
+    }
+  }
+}

@@ -1,0 +1,27 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Unbuffered writes to standard error, and whether it is a terminal.
+public enum StandardError {
+  /// Writes `text` to file descriptor 2 as it is.
+  public static func write(_ text: String) {
+    var copy = text
+    copy.withUTF8 { buffer in
+      var offset = 0
+      while offset < buffer.count {
+        let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+        if written <= 0 { return }
+        offset += written
+      }
+    }
+  }
+
+  /// Whether standard error is an interactive terminal (and `TERM` is not `dumb`).
+  public static var isTerminal: Bool {
+    if let term = getenv("TERM"), String(cString: term) == "dumb" { return false }
+    return isatty(2) != 0
+  }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import EMoECore
+
+/// Prints an error as one line on stderr and maps it to a documented exit code.
+enum CommandFailure {
+  /// Runs `body`, turning any thrown error into `Error: <message>` on stderr and an exit code:
+  /// ``ExitStatus/failure`` for I/O errors, ``ExitStatus/invalidInput`` otherwise.
+  static func report<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+      return try await body()
+    } catch let error as ExitCode {
+      throw error
+    } catch let error as CleanExit {
+      throw error
+    } catch let error as FileError {
+      printError("\(error)")
+      throw ExitStatus.failure
+    } catch {
+      printError("\(error)")
+      throw ExitStatus.invalidInput
+    }
+  }
+
+  /// Writes `message` to stderr prefixed with `Error: `.
+  static func printError(_ message: String) {
+    StandardError.write("Error: \(message)\n")
+  }
+}

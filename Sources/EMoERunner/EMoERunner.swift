@@ -1,0 +1,2 @@
+/// Reference runners: dense, masked and sparse FFN forward passes and the verifier.
+public enum EMoERunner {}

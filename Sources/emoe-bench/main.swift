@@ -1,0 +1,1 @@
+print("emoe-bench: no benchmarks yet")

@@ -1,0 +1,9 @@
+import EMoEPackCommands
+
+/// The `emoe-pack` executable: parsing and dispatch live in `EMoEPackCommands`.
+@main
+enum EMoEPack {
+  static func main() async {
+    await EMoEPackCommand.main()
+  }
+}

