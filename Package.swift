@@ -27,7 +27,9 @@ let package = Package(
     .target(name: "EMoEFormats", dependencies: ["EMoECore", "CZstd"]),
     .target(
       name: "EMoENumerics",
-      dependencies: ["EMoECore", "COpenBLAS", .product(name: "RealModule", package: "swift-numerics")]
+      dependencies: [
+        "EMoECore", "COpenBLAS", .product(name: "RealModule", package: "swift-numerics"),
+      ]
     ),
     .target(name: "EMoEModel", dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics"]),
     .target(

@@ -64,13 +64,16 @@ public final class AtomicFileWriter {
 
   /// Appends the bytes of `array`.
   public func write(_ array: [UInt8]) throws(FileError) {
-    let failure = array.withUnsafeBytes { raw in catching { () throws(FileError) in try write(raw) } }
+    let failure = array.withUnsafeBytes { raw in catching { () throws(FileError) in try write(raw) }
+    }
     if let failure { throw failure }
   }
 
   /// Appends the raw in-memory bytes of `values` (little-endian on every supported platform).
   public func write<T: BitwiseCopyable>(contentsOf values: [T]) throws(FileError) {
-    let failure = values.withUnsafeBytes { raw in catching { () throws(FileError) in try write(raw) } }
+    let failure = values.withUnsafeBytes { raw in
+      catching { () throws(FileError) in try write(raw) }
+    }
     if let failure { throw failure }
   }
 

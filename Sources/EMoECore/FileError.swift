@@ -8,7 +8,7 @@
 public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
   /// The file concerned.
   public var path: String
-  /// What was being done, e.g. "open" or "rename".
+  /// What was being done, such as "open" or "rename".
   public var operation: String
   /// The `errno` value reported by the system.
   public var code: Int32
@@ -25,7 +25,7 @@ public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
     FileError(path: path, operation: operation, code: errno)
   }
 
-  /// A readable message, e.g. `model.safetensors: cannot open: No such file or directory`.
+  /// A readable message such as `model.safetensors: cannot open: No such file or directory`.
   public var description: String {
     "\(path): cannot \(operation): \(String(cString: strerror(code)))"
   }

@@ -1,16 +1,19 @@
 import CJSONC
 
 extension JSONValue {
-  /// Parses `text` with json-c in strict mode, requiring valid UTF-8, one value, and nothing but
-  /// whitespace after it.
+  /// Parses `text` as strict RFC 8259 JSON: valid UTF-8, one value, nothing but whitespace after
+  /// it, and no key repeated inside an object.
+  ///
+  /// A grammar pass (``JSONStrictValidator``) runs first because json-c accepts some non-JSON
+  /// input even in strict mode; json-c then builds the values.
   ///
   /// - Parameters:
   ///   - text: the JSON bytes.
-  ///   - rejectDuplicateKeys: throw when an object repeats a key (json-c would keep the last).
   ///   - maximumDepth: the deepest nesting accepted.
   public static func parse(
-    _ text: UnsafeRawBufferPointer, rejectDuplicateKeys: Bool = true, maximumDepth: Int32 = 64
+    _ text: UnsafeRawBufferPointer, maximumDepth: Int32 = 64
   ) throws(JSONParseError) -> JSONValue {
+    try JSONStrictValidator.validate(text, maximumDepth: Int(maximumDepth) - 1)
     guard let tokener = json_tokener_new_ex(maximumDepth) else {
       throw JSONParseError(reason: "out of memory", offset: 0)
     }
@@ -37,7 +40,6 @@ extension JSONValue {
     for index in end..<text.count where !isJSONWhitespace(text[index]) {
       throw JSONParseError(reason: "unexpected data after the JSON value", offset: index)
     }
-    if rejectDuplicateKeys { try JSONDuplicateKeyScanner.check(text) }
     return convert(root)
   }
 
@@ -72,7 +74,8 @@ extension JSONValue {
     case json_type_string:
       let length = Int(json_object_get_string_len(object))
       let pointer = UnsafeRawPointer(json_object_get_string(object)!)
-      return .string(String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self))
+      return .string(
+        String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self))
     case json_type_array:
       let count = json_object_array_length(object)
       return .array((0..<count).map { convert(json_object_array_get_idx(object, $0)) })

@@ -58,13 +58,17 @@ public struct SHA256: Sendable {
     var tail = pending
     tail.append(0x80)
     while tail.count % 64 != 56 { tail.append(0) }
-    for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+    for shift in stride(from: 56, through: 0, by: -8) {
+      tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
+    }
     tail.withUnsafeBytes { raw in
       for block in stride(from: 0, to: raw.count, by: 64) { compress(raw.baseAddress! + block) }
     }
     pending.removeAll()
     let words = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
-    return words.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> UInt32(24 - 8 * $0)) } }
+    return words.flatMap { word in
+      (0..<4).map { UInt8(truncatingIfNeeded: word >> UInt32(24 - 8 * $0)) }
+    }
   }
 
   /// Finishes the hash and returns the digest as 64 lowercase hex digits.
@@ -81,7 +85,9 @@ public struct SHA256: Sendable {
     }
   }
 
-  private mutating func compress(_ block: UnsafeRawPointer, schedule w: UnsafeMutablePointer<UInt32>) {
+  private mutating func compress(
+    _ block: UnsafeRawPointer, schedule w: UnsafeMutablePointer<UInt32>
+  ) {
     for i in 0..<16 {
       w[i] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
     }

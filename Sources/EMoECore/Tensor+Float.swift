@@ -12,18 +12,22 @@ public struct TensorConversionError: Error, Sendable, CustomStringConvertible {
 }
 
 extension Tensor {
-  /// Writes the tensor's values as F32 into `destination`, which must hold ``elementCount``
-  /// values. Handles F32, F16, BF16 and F64; quantised types are decoded by EMoENumerics.
-  public func decodeFloats(into destination: UnsafeMutableBufferPointer<Float>) throws(
-    TensorConversionError
-  ) {
+  /// Writes the tensor's values as F32 into `destination`.
+  ///
+  /// `destination` must hold ``elementCount`` values. Handles F32, F16, BF16 and F64; quantised
+  /// types are decoded by EMoENumerics.
+  public func decodeFloats(into destination: UnsafeMutableBufferPointer<Float>)
+    throws(TensorConversionError)
+  {
     let count = elementCount
     precondition(destination.count >= count, "destination too small")
     guard let out = destination.baseAddress else { return }
     switch dtype {
     case .f32:
       withUnsafeBytes { raw in
-        if count > 0 { UnsafeMutableRawPointer(out).copyMemory(from: raw.baseAddress!, byteCount: count * 4) }
+        if count > 0 {
+          UnsafeMutableRawPointer(out).copyMemory(from: raw.baseAddress!, byteCount: count * 4)
+        }
       }
     case .f16:
       withUnsafeBytes { raw in

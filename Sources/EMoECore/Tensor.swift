@@ -19,7 +19,8 @@ public struct Tensor: Sendable {
 
   /// Creates a tensor that owns a copy of `values` as F32.
   public init(name: String, shape: Shape, float32 values: [Float]) {
-    precondition(shape.elementCount == values.count, "shape \(shape) does not match \(values.count)")
+    precondition(
+      shape.elementCount == values.count, "shape \(shape) does not match \(values.count)")
     let bytes = values.withUnsafeBytes { Array($0) }
     self.init(name: name, dtype: .f32, shape: shape, storage: .owned(bytes))
   }

@@ -31,6 +31,6 @@ public enum BLAS {
     set { openblas_set_num_threads(Int32(newValue)) }
   }
 
-  /// OpenBLAS's build description, e.g. `OpenBLAS 0.3.21 DYNAMIC_ARCH ... Cooperlake`.
+  /// OpenBLAS's build description, such as `OpenBLAS 0.3.21 DYNAMIC_ARCH ... Cooperlake`.
   public static var configuration: String { String(cString: openblas_get_config()) }
 }

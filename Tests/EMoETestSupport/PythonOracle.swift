@@ -22,7 +22,8 @@ public enum PythonOracle {
   public static func available(_ modules: [String]) throws -> Bool {
     if canImport(modules) { return true }
     if TestPaths.oraclesRequired {
-      throw OracleMissing(what: "python3 modules \(modules) (pip install -r scripts/requirements.txt)")
+      throw OracleMissing(
+        what: "python3 modules \(modules) (pip install -r scripts/requirements.txt)")
     }
     return false
   }

@@ -18,8 +18,9 @@ public enum TestPaths {
     ProcessInfo.processInfo.environment["EMOE_MODELS_DIR"] ?? repositoryRoot + "/.cache/models"
   }
 
-  /// Whether missing oracles (Python packages, real models) must fail tests rather than skip
-  /// them. `make test` and CI set `EMOE_REQUIRE_ORACLES=1`.
+  /// Whether missing oracles (Python packages, real models) fail tests instead of skipping them.
+  ///
+  /// `make test` and CI set `EMOE_REQUIRE_ORACLES=1`.
   public static var oraclesRequired: Bool {
     ProcessInfo.processInfo.environment["EMOE_REQUIRE_ORACLES"] == "1"
   }

@@ -10,7 +10,7 @@ public struct ZstdError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// The one Swift wrapper over libzstd: whole-buffer compression and decompression.
 public enum Zstd {
-  /// The library's version, e.g. `1.5.4`.
+  /// The library's version, such as `1.5.4`.
   public static var version: String { String(cString: ZSTD_versionString()) }
 
   /// The compression levels the library accepts.
@@ -30,7 +30,9 @@ public enum Zstd {
     let written = output.withUnsafeMutableBytes { out in
       ZSTD_compress(out.baseAddress, capacity, source.baseAddress, source.count, Int32(level))
     }
-    if ZSTD_isError(written) != 0 { throw ZstdError(reason: String(cString: ZSTD_getErrorName(written))) }
+    if ZSTD_isError(written) != 0 {
+      throw ZstdError(reason: String(cString: ZSTD_getErrorName(written)))
+    }
     output.removeSubrange(written...)
     return output
   }
@@ -43,15 +45,20 @@ public enum Zstd {
   ) throws(ZstdError) {
     let declared = ZSTD_getFrameContentSize(source.baseAddress, source.count)
     // ZSTD_CONTENTSIZE_ERROR and ZSTD_CONTENTSIZE_UNKNOWN are the two top values.
-    guard declared < UInt64.max - 1 else { throw ZstdError(reason: "not a zstd frame with a known size") }
+    guard declared < UInt64.max - 1 else {
+      throw ZstdError(reason: "not a zstd frame with a known size")
+    }
     guard declared == UInt64(destination.count) else {
       throw ZstdError(reason: "frame holds \(declared) bytes, expected \(destination.count)")
     }
     let written = ZSTD_decompress(
       destination.baseAddress, destination.count, source.baseAddress, source.count)
-    if ZSTD_isError(written) != 0 { throw ZstdError(reason: String(cString: ZSTD_getErrorName(written))) }
+    if ZSTD_isError(written) != 0 {
+      throw ZstdError(reason: String(cString: ZSTD_getErrorName(written)))
+    }
     guard written == destination.count else {
-      throw ZstdError(reason: "frame decompressed to \(written) bytes, expected \(destination.count)")
+      throw ZstdError(
+        reason: "frame decompressed to \(written) bytes, expected \(destination.count)")
     }
   }
 }

@@ -1,0 +1,226 @@
+/// Checks JSON text against the RFC 8259 grammar and rejects keys repeated inside one object.
+///
+/// json-c's strict mode still accepts single-quoted strings, `NaN` and `Infinity`, `1.`, raw
+/// control characters in strings and lone surrogate escapes, all of which the reference readers
+/// (serde_json, Python's json) reject or read differently. json-c also keeps the last of two
+/// equal keys silently. Running this pass first means every header is read the same way by every
+/// parser; json-c then builds the values.
+struct JSONStrictValidator {
+  private let text: UnsafeRawBufferPointer
+  private let maximumDepth: Int
+  private var index = 0
+
+  /// Validates `text`, throwing a ``JSONParseError`` with the offset of the first problem.
+  static func validate(_ text: UnsafeRawBufferPointer, maximumDepth: Int) throws(JSONParseError) {
+    var validator = JSONStrictValidator(text: text, maximumDepth: maximumDepth)
+    validator.skipWhitespace()
+    try validator.value(depth: 0)
+    validator.skipWhitespace()
+    if validator.index < text.count {
+      throw JSONParseError(reason: "unexpected data after the JSON value", offset: validator.index)
+    }
+  }
+
+  private init(text: UnsafeRawBufferPointer, maximumDepth: Int) {
+    self.text = text
+    self.maximumDepth = maximumDepth
+  }
+
+  private var current: UInt8? { index < text.count ? text[index] : nil }
+
+  private func fail(_ reason: String) -> JSONParseError {
+    JSONParseError(reason: current == nil ? "unexpected end of text" : reason, offset: index)
+  }
+
+  private mutating func skipWhitespace() {
+    while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
+      index += 1
+    }
+  }
+
+  private mutating func value(depth: Int) throws(JSONParseError) {
+    guard depth < maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
+    guard let byte = current else { throw fail("expected a JSON value") }
+    switch byte {
+    case UInt8(ascii: "{"): try object(depth: depth)
+    case UInt8(ascii: "["): try array(depth: depth)
+    case UInt8(ascii: "\""): _ = try string()
+    case UInt8(ascii: "t"): try literal("true")
+    case UInt8(ascii: "f"): try literal("false")
+    case UInt8(ascii: "n"): try literal("null")
+    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
+    default: throw fail("expected a JSON value")
+    }
+  }
+
+  private mutating func object(depth: Int) throws(JSONParseError) {
+    index += 1
+    var keys = Set<String>()
+    skipWhitespace()
+    if current == UInt8(ascii: "}") {
+      index += 1
+      return
+    }
+    while true {
+      skipWhitespace()
+      guard current == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+      let start = index
+      let key = try string()
+      guard keys.insert(key).inserted else {
+        throw JSONParseError(reason: "duplicate key", offset: start, duplicateKey: key)
+      }
+      skipWhitespace()
+      guard current == UInt8(ascii: ":") else { throw fail("expected ':'") }
+      index += 1
+      skipWhitespace()
+      try value(depth: depth + 1)
+      skipWhitespace()
+      if current == UInt8(ascii: ",") {
+        index += 1
+        continue
+      }
+      guard current == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
+      index += 1
+      return
+    }
+  }
+
+  private mutating func array(depth: Int) throws(JSONParseError) {
+    index += 1
+    skipWhitespace()
+    if current == UInt8(ascii: "]") {
+      index += 1
+      return
+    }
+    while true {
+      skipWhitespace()
+      try value(depth: depth + 1)
+      skipWhitespace()
+      if current == UInt8(ascii: ",") {
+        index += 1
+        continue
+      }
+      guard current == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
+      index += 1
+      return
+    }
+  }
+
+  private mutating func literal(_ word: StaticString) throws(JSONParseError) {
+    let bytes = UnsafeRawBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+    for byte in bytes {
+      guard current == byte else { throw fail("invalid literal") }
+      index += 1
+    }
+  }
+
+  private mutating func digits() -> Int {
+    let start = index
+    while let byte = current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { index += 1 }
+    return index - start
+  }
+
+  private mutating func number() throws(JSONParseError) {
+    let start = index
+    if current == UInt8(ascii: "-") { index += 1 }
+    if current == UInt8(ascii: "0") {
+      index += 1
+    } else if digits() == 0 {
+      throw fail("invalid number")
+    }
+    if current == UInt8(ascii: ".") {
+      index += 1
+      guard digits() > 0 else { throw fail("expected digits after '.'") }
+    }
+    if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+      index += 1
+      if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
+      guard digits() > 0 else { throw fail("expected exponent digits") }
+    }
+    let literal = String(
+      decoding: UnsafeRawBufferPointer(rebasing: text[start..<index]), as: UTF8.self)
+    if let value = Double(literal), !value.isFinite {
+      throw JSONParseError(reason: "number out of range", offset: start)
+    }
+  }
+
+  /// Reads a string at the opening quote and returns its decoded value.
+  private mutating func string() throws(JSONParseError) -> String {
+    index += 1
+    var scalars = String.UnicodeScalarView()
+    var pending: [UInt8] = []
+    func flush() {
+      if !pending.isEmpty {
+        scalars.append(contentsOf: String(decoding: pending, as: UTF8.self).unicodeScalars)
+        pending.removeAll(keepingCapacity: true)
+      }
+    }
+    while true {
+      guard let byte = current else { throw fail("unterminated string") }
+      switch byte {
+      case UInt8(ascii: "\""):
+        index += 1
+        flush()
+        return String(scalars)
+      case 0..<0x20:
+        throw fail("control character in string")
+      case UInt8(ascii: "\\"):
+        index += 1
+        guard let escape = current else { throw fail("unterminated string") }
+        index += 1
+        switch escape {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): pending.append(escape)
+        case UInt8(ascii: "b"): pending.append(0x08)
+        case UInt8(ascii: "f"): pending.append(0x0C)
+        case UInt8(ascii: "n"): pending.append(0x0A)
+        case UInt8(ascii: "r"): pending.append(0x0D)
+        case UInt8(ascii: "t"): pending.append(0x09)
+        case UInt8(ascii: "u"):
+          flush()
+          scalars.append(try unicodeEscape())
+        default:
+          index -= 1
+          throw fail("invalid escape")
+        }
+      default:
+        pending.append(byte)
+        index += 1
+      }
+    }
+  }
+
+  private mutating func hex4() throws(JSONParseError) -> UInt32 {
+    var value: UInt32 = 0
+    for _ in 0..<4 {
+      guard let byte = current else { throw fail("unterminated escape") }
+      let digit: UInt32
+      switch byte {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+      case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+      default: throw fail("invalid \\u escape")
+      }
+      value = value << 4 | digit
+      index += 1
+    }
+    return value
+  }
+
+  private mutating func unicodeEscape() throws(JSONParseError) -> Unicode.Scalar {
+    let start = index - 2
+    let high = try hex4()
+    if (0xDC00..<0xE000).contains(high) {
+      throw JSONParseError(reason: "lone surrogate escape", offset: start)
+    }
+    guard (0xD800..<0xDC00).contains(high) else { return Unicode.Scalar(high)! }
+    guard current == UInt8(ascii: "\\"), index + 1 < text.count,
+      text[index + 1] == UInt8(ascii: "u")
+    else { throw JSONParseError(reason: "lone surrogate escape", offset: start) }
+    index += 2
+    let low = try hex4()
+    guard (0xDC00..<0xE000).contains(low) else {
+      throw JSONParseError(reason: "lone surrogate escape", offset: start)
+    }
+    return Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))!
+  }
+}
