@@ -1,2 +1,0 @@
-/// Converting dense FFNs into EMoE form: clustering, permutation, gates, the pipeline.
-public enum EMoEConvert {}
