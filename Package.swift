@@ -69,7 +69,14 @@ let package = Package(
         "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoETestSupport",
       ]),
     .testTarget(
+      name: "EMoERunnerTests",
+      dependencies: [
+        "EMoERunner", "EMoEModel", "EMoEFormats", "EMoENumerics", "EMoECore", "EMoETestSupport",
+      ]),
+    .testTarget(
       name: "EMoEPackCommandsTests",
-      dependencies: ["EMoEPackCommands", "emoe-pack", "EMoETestSupport"]),
+      dependencies: [
+        "EMoEPackCommands", "emoe-pack", "EMoEFormats", "EMoECore", "EMoETestSupport",
+      ]),
   ]
 )

@@ -89,6 +89,25 @@ public final class AtomicFileWriter {
     if remainder != 0 { try writeZeros(alignment - remainder) }
   }
 
+  /// Replaces bytes already written at `offset` with `bytes` (a `pwrite`), leaving ``position``
+  /// where it is: lets a format reserve room for a header and fill it in once the data is out.
+  ///
+  /// The range `offset ..< offset + bytes.count` must lie inside what was written so far.
+  public func overwrite(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(FileError) {
+    precondition(offset >= 0 && offset <= position - bytes.count, "overwrite past the end")
+    try flush()
+    var done = 0
+    while done < bytes.count {
+      let written = pwrite(
+        descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+      if written < 0 {
+        if errno == EINTR { continue }
+        throw .fromErrno(destination, "write")
+      }
+      done += written
+    }
+  }
+
   /// Flushes, fsyncs and renames the temporary file to the destination, then fsyncs the folder
   /// so the rename itself is durable.
   public func commit() throws(FileError) {

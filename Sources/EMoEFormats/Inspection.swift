@@ -20,11 +20,11 @@ public struct Inspection: Sendable {
   public static func report(path: String, verifyChecksums: Bool) throws -> Inspection {
     switch try FileKind.detect(path: path) {
     case .safetensors, .safetensorsIndex:
-      throw InspectionUnavailable(kind: "safetensors")
+      return try safetensors(path: path)
     case .gguf:
-      throw InspectionUnavailable(kind: "GGUF")
+      return try gguf(path: path)
     case .emoe:
-      throw InspectionUnavailable(kind: ".emoe")
+      return try ContainerInspection.report(path: path, verifyChecksums: verifyChecksums)
     }
   }
 }
