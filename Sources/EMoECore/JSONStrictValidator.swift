@@ -66,6 +66,10 @@ struct JSONStrictValidator {
       guard current == UInt8(ascii: "\"") else { throw fail("expected a string key") }
       let start = index
       let key = try string()
+      // json-c stores keys as C strings, so a key with NUL would silently lose its tail.
+      guard !key.unicodeScalars.contains("\u{0}") else {
+        throw JSONParseError(reason: "key contains a NUL character", offset: start)
+      }
       guard keys.insert(key).inserted else {
         throw JSONParseError(reason: "duplicate key", offset: start, duplicateKey: key)
       }
@@ -128,17 +132,24 @@ struct JSONStrictValidator {
     } else if digits() == 0 {
       throw fail("invalid number")
     }
+    var isInteger = true
     if current == UInt8(ascii: ".") {
+      isInteger = false
       index += 1
       guard digits() > 0 else { throw fail("expected digits after '.'") }
     }
     if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+      isInteger = false
       index += 1
       if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
       guard digits() > 0 else { throw fail("expected exponent digits") }
     }
     let literal = String(
       decoding: UnsafeRawBufferPointer(rebasing: text[start..<index]), as: UTF8.self)
+    // json-c clamps integers outside 64 bits to the nearest representable value; refuse them.
+    if isInteger, Int64(literal) == nil, UInt64(literal) == nil {
+      throw JSONParseError(reason: "integer out of the 64-bit range", offset: start)
+    }
     if let value = Double(literal), !value.isFinite {
       throw JSONParseError(reason: "number out of range", offset: start)
     }

@@ -54,6 +54,9 @@ public final class MappedFile: Sendable {
   }
 
   /// Tells the kernel that the range will be read sequentially soon.
+  ///
+  /// Advise the whole file once rather than one sub-range per tensor: advising sub-ranges splits
+  /// the kernel's mapping, after which ``adviseDone(offset:count:)`` no longer frees pages.
   public func adviseSequential(offset: Int = 0, count: Int? = nil) {
     guard let base else { return }
     let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))

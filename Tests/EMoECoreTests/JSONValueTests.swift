@@ -24,7 +24,9 @@ struct JSONValueTests {
     "rejects invalid JSON with the byte offset",
     arguments: [
       ("{", 1), ("{\"a\": 1,}", 8), ("[1, 2] x", 7), ("{'a': 1}", 1), ("", 0), ("[NaN]", 1),
-      ("[1.]", 3), ("[\"a\tb\"]", 3), ("[\"\\ud800\"]", 2), ("[1e400]", 1), ("[Infinity]", 1),
+      ("[1.]", 3), ("[\"a\tb\"]", 3), ("[\"\\ud800\"]", 2), ("[1e400]", 1),
+      ("[18446744073709551616]", 1), ("[-9223372036854775809]", 1), ("{\"a\\u0000b\": 1}", 1),
+      ("[Infinity]", 1),
     ])
   func rejectsInvalid(text: String, offset: Int) {
     #expect {
