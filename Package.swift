@@ -39,9 +39,15 @@ let package = Package(
       name: "EMoERunner",
       dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel"]),
     .target(
+      name: "EMoEBatch",
+      dependencies: [
+        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoERunner",
+      ]),
+    .target(
       name: "EMoEPackCommands",
       dependencies: [
         "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoERunner",
+        "EMoEBatch",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),
@@ -72,6 +78,11 @@ let package = Package(
       name: "EMoERunnerTests",
       dependencies: [
         "EMoERunner", "EMoEModel", "EMoEFormats", "EMoENumerics", "EMoECore", "EMoETestSupport",
+      ]),
+    .testTarget(
+      name: "EMoEBatchTests",
+      dependencies: [
+        "EMoEBatch", "EMoEConvert", "EMoEFormats", "EMoECore", "EMoETestSupport", "emoe-pack",
       ]),
     .testTarget(
       name: "EMoEPackCommandsTests",

@@ -10,7 +10,8 @@ case "safetensors-read": try SafeTensorsBench.run(rest)
 case "gguf-codecs": try GGUFCodecsBench.run(rest)
 case "container": try ContainerBench.run(rest)
 case "clustering": try ClusteringBench.run(rest)
+case "runner": try RunnerBench.run(rest)
 default:
   print(
-    "usage: emoe-bench safetensors-read|gguf-codecs|container|clustering [arguments]")
+    "usage: emoe-bench safetensors-read|gguf-codecs|container|clustering|runner [arguments]")
 }

@@ -1,0 +1,237 @@
+import EMoECore
+import EMoEFormats
+import EMoENumerics
+
+/// A LLaMA-family decoder run in F32 over one sequence of token ids, for comparing a source
+/// model with its EMoE form.
+///
+/// Token embedding, then per layer: RMSNorm, attention with rotary embeddings (Hugging Face's
+/// rotate-half convention) and grouped key/value heads under a causal mask, residual; RMSNorm,
+/// the SwiGLU FFN, residual; a final RMSNorm and the output projection (`lm_head` or the tied
+/// embedding). Reads Hugging Face safetensors with `config.json`, or GGUF files of architecture
+/// `llama`, whose `attn_q`/`attn_k` rows llama.cpp's converter permuted for interleaved rotary
+/// pairs: that permutation is undone on load. Any layer's FFN can be replaced.
+public struct LlamaDecoder: Sendable {
+  struct Layer: Sendable {
+    var attentionNorm: [Float]
+    var query: [Float]
+    var queryBias: [Float]?
+    var key: [Float]
+    var keyBias: [Float]?
+    var value: [Float]
+    var valueBias: [Float]?
+    var output: [Float]
+    var outputBias: [Float]?
+    var feedForwardNorm: [Float]
+    var feedForward: DenseFFN
+  }
+
+  /// The outputs of one run.
+  public struct Output: Sendable {
+    /// The hidden states after the final RMSNorm, `[tokens, hiddenSize]`.
+    public var hiddenStates: [Float]
+    /// The logits, `[tokens, vocabularySize]`.
+    public var logits: [Float]
+  }
+
+  /// The hyperparameters.
+  public let configuration: LlamaConfiguration
+  let embedding: [Float]
+  let layers: [Layer]
+  let finalNorm: [Float]
+  /// `nil` when tied to the embedding.
+  let outputProjection: [Float]?
+
+  /// Loads every weight as F32 from a Hugging Face checkpoint (with `config.json`) or a llama
+  /// GGUF file (quantised tensors are dequantised).
+  ///
+  /// - Throws: ``RunnerError`` when the configuration is missing or unsupported, or a tensor is
+  ///   missing, has the wrong shape or cannot be decoded.
+  public init(source: any ModelSource) throws(RunnerError) {
+    let reader = WeightReader(source)
+    if case .gguf(let pairs) = source.metadata {
+      let config = try LlamaConfiguration(
+        gguf: pairs, tensors: source.tensorInfos, file: source.path)
+      try self.init(reader: reader, configuration: config, names: .gguf)
+    } else if let json = source.config {
+      let config = try LlamaConfiguration(config: json, file: source.path)
+      try self.init(reader: reader, configuration: config, names: .huggingFace)
+    } else {
+      throw RunnerError(
+        "a LLaMA checkpoint needs its config.json beside the weights", file: source.path)
+    }
+  }
+
+  private enum Naming { case huggingFace, gguf }
+
+  private init(reader: WeightReader, configuration config: LlamaConfiguration, names: Naming)
+    throws(RunnerError)
+  {
+    self.configuration = config
+    let d = config.hiddenSize
+    let n = config.intermediateSize
+    let v = config.vocabularySize
+    let qWidth = config.headCount * config.headDimension
+    let kvWidth = config.keyValueHeadCount * config.headDimension
+    func name(_ hf: String, _ gguf: String) -> String { names == .gguf ? gguf : hf }
+    embedding = try reader.floats(
+      name("model.embed_tokens.weight", "token_embd.weight"), shape: [v, d])
+    finalNorm = try reader.floats(name("model.norm.weight", "output_norm.weight"), shape: [d])
+    let outputName = name("lm_head.weight", "output.weight")
+    if config.tiedEmbeddings {
+      outputProjection = nil
+    } else {
+      outputProjection = try reader.floats(outputName, shape: [v, d])
+    }
+    var layers: [Layer] = []
+    for index in 0..<config.layerCount {
+      let hf = "model.layers.\(index)."
+      let gg = "blk.\(index)."
+      func weight(_ hfName: String, _ ggName: String, _ shape: [Int]) throws(RunnerError) -> [Float]
+      {
+        try reader.floats(name(hf + hfName + ".weight", gg + ggName + ".weight"), shape: shape)
+      }
+      func bias(_ hfName: String, _ ggName: String, _ count: Int) throws(RunnerError) -> [Float]? {
+        try reader.optionalFloats(
+          name(hf + hfName + ".bias", gg + ggName + ".bias"), shape: [count])
+      }
+      var query = try weight("self_attn.q_proj", "attn_q", [qWidth, d])
+      var key = try weight("self_attn.k_proj", "attn_k", [kvWidth, d])
+      var queryBias = try bias("self_attn.q_proj", "attn_q", qWidth)
+      var keyBias = try bias("self_attn.k_proj", "attn_k", kvWidth)
+      if names == .gguf {
+        query = Self.unpermuteRows(query, heads: config.headCount, columns: d)
+        key = Self.unpermuteRows(key, heads: config.keyValueHeadCount, columns: d)
+        queryBias = queryBias.map { Self.unpermuteRows($0, heads: config.headCount, columns: 1) }
+        keyBias = keyBias.map {
+          Self.unpermuteRows($0, heads: config.keyValueHeadCount, columns: 1)
+        }
+      }
+      let gate = try LinearWeights(
+        values: weight("mlp.gate_proj", "ffn_gate", [n, d]), inputs: d, outputs: n)
+      let up = try LinearWeights(
+        values: weight("mlp.up_proj", "ffn_up", [n, d]), inputs: d, outputs: n)
+      let down = try LinearWeights(
+        values: weight("mlp.down_proj", "ffn_down", [d, n]), inputs: n, outputs: d)
+      layers.append(
+        Layer(
+          attentionNorm: try weight("input_layernorm", "attn_norm", [d]),
+          query: query, queryBias: queryBias, key: key, keyBias: keyBias,
+          value: try weight("self_attn.v_proj", "attn_v", [kvWidth, d]),
+          valueBias: try bias("self_attn.v_proj", "attn_v", kvWidth),
+          output: try weight("self_attn.o_proj", "attn_output", [d, qWidth]),
+          outputBias: try bias("self_attn.o_proj", "attn_output", d),
+          feedForwardNorm: try weight("post_attention_layernorm", "ffn_norm", [d]),
+          feedForward: try DenseFFN(
+            form: .gated, activation: config.activation, gate: gate, up: up, down: down,
+            gateBias: try bias("mlp.gate_proj", "ffn_gate", n),
+            upBias: try bias("mlp.up_proj", "ffn_up", n),
+            downBias: try bias("mlp.down_proj", "ffn_down", d))))
+    }
+    self.layers = layers
+  }
+
+  /// Undoes llama.cpp's q/k permutation (`convert_hf_to_gguf.py` `LlamaModel.permute`): within
+  /// each head of size hd, GGUF row `2i + j` holds Hugging Face row `j · hd/2 + i`.
+  static func unpermuteRows(_ values: [Float], heads: Int, columns: Int) -> [Float] {
+    let rows = values.count / columns
+    let headSize = rows / heads
+    let half = headSize / 2
+    var result = [Float](repeating: 0, count: values.count)
+    for head in 0..<heads {
+      for i in 0..<half {
+        for j in 0..<2 {
+          let target = (head * headSize + j * half + i) * columns
+          let source = (head * headSize + 2 * i + j) * columns
+          for column in 0..<columns { result[target + column] = values[source + column] }
+        }
+      }
+    }
+    return result
+  }
+
+  /// The source FFN of layer `layer` (0-based).
+  public func feedForward(layer: Int) -> DenseFFN { layers[layer].feedForward }
+
+  /// Runs the decoder over `tokens` (one sequence, positions 0..<count).
+  ///
+  /// - Parameters:
+  ///   - tokens: the token ids.
+  ///   - replacing: FFNs to use instead of the source's, by layer index.
+  /// - Throws: ``RunnerError`` for an empty sequence, a token id out of range, or a replacement
+  ///   of the wrong hidden size; any error a replacement FFN throws.
+  public func run(tokens: [Int], replacing: [Int: any FeedForwardBlock] = [:]) throws -> Output {
+    let config = configuration
+    let d = config.hiddenSize
+    let count = tokens.count
+    guard count > 0 else { throw RunnerError("no tokens to run") }
+    for token in tokens where !(0..<config.vocabularySize).contains(token) {
+      throw RunnerError("token id \(token) is outside the vocabulary of \(config.vocabularySize)")
+    }
+    for (layer, block) in replacing {
+      guard (0..<config.layerCount).contains(layer), block.hiddenSize == d else {
+        throw RunnerError("the FFN for layer \(layer) does not fit this \(d)-wide model")
+      }
+    }
+    let qWidth = config.headCount * config.headDimension
+    let kvWidth = config.keyValueHeadCount * config.headDimension
+    let hidden = FloatBuffer(count: count * d)
+    for (position, token) in tokens.enumerated() {
+      embedding.withUnsafeBufferPointer { e in
+        (hidden.pointer + position * d).update(from: e.baseAddress! + token * d, count: d)
+      }
+    }
+    let normed = FloatBuffer(count: count * d)
+    let q = FloatBuffer(count: count * qWidth)
+    let k = FloatBuffer(count: count * kvWidth)
+    let v = FloatBuffer(count: count * kvWidth)
+    let context = FloatBuffer(count: count * qWidth)
+    let update = FloatBuffer(count: count * d)
+    let tables = TransformerMath.ropeTables(
+      tokens: count, headDimension: config.headDimension, theta: config.ropeTheta)
+    for (index, layer) in layers.enumerated() {
+      TransformerMath.rmsNorm(
+        hidden.pointer, rows: count, columns: d, weight: layer.attentionNorm,
+        epsilon: config.rmsNormEpsilon, into: normed.pointer)
+      TransformerMath.linear(
+        normed.pointer, rows: count, weight: layer.query, bias: layer.queryBias, inputs: d,
+        outputs: qWidth, into: q.pointer)
+      TransformerMath.linear(
+        normed.pointer, rows: count, weight: layer.key, bias: layer.keyBias, inputs: d,
+        outputs: kvWidth, into: k.pointer)
+      TransformerMath.linear(
+        normed.pointer, rows: count, weight: layer.value, bias: layer.valueBias, inputs: d,
+        outputs: kvWidth, into: v.pointer)
+      TransformerMath.applyRope(
+        q.pointer, tokens: count, heads: config.headCount, headDimension: config.headDimension,
+        tables: tables)
+      TransformerMath.applyRope(
+        k.pointer, tokens: count, heads: config.keyValueHeadCount,
+        headDimension: config.headDimension, tables: tables)
+      TransformerMath.attention(
+        q: q.pointer, k: k.pointer, v: v.pointer, tokens: count, heads: config.headCount,
+        kvHeads: config.keyValueHeadCount, headDimension: config.headDimension, causal: true,
+        into: context.pointer)
+      TransformerMath.linear(
+        context.pointer, rows: count, weight: layer.output, bias: layer.outputBias,
+        inputs: qWidth, outputs: d, into: update.pointer)
+      TransformerMath.addResidual(update.pointer, to: hidden.pointer, count: count * d)
+      TransformerMath.rmsNorm(
+        hidden.pointer, rows: count, columns: d, weight: layer.feedForwardNorm,
+        epsilon: config.rmsNormEpsilon, into: normed.pointer)
+      let block: any FeedForwardBlock = replacing[index] ?? layer.feedForward
+      try block.forward(normed.pointer, tokens: count, into: update.pointer)
+      TransformerMath.addResidual(update.pointer, to: hidden.pointer, count: count * d)
+    }
+    TransformerMath.rmsNorm(
+      hidden.pointer, rows: count, columns: d, weight: finalNorm, epsilon: config.rmsNormEpsilon,
+      into: normed.pointer)
+    var logits = [Float](repeating: 0, count: count * config.vocabularySize)
+    logits.withUnsafeMutableBufferPointer { out in
+      TransformerMath.linear(
+        normed.pointer, rows: count, weight: outputProjection ?? embedding, bias: nil,
+        inputs: d, outputs: config.vocabularySize, into: out.baseAddress!)
+    }
+    return Output(hiddenStates: normed.array, logits: logits)
+  }
+}
