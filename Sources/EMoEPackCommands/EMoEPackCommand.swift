@@ -8,11 +8,22 @@ public struct EMoEPackCommand: AsyncParsableCommand {
     abstract: "Turn dense transformer checkpoints into Emergent Mixture-of-Experts (EMoE) form.",
     discussion: """
       Exit codes: 0 success; 1 failure (I/O or internal); 2 invalid input file; \
-      3 integrity failure (verify found a damaged container); 64 usage error.
+      3 integrity failure (verify found a damaged container); 4 a batch job failed; \
+      5 permutation mismatch, 6 equivalence above tolerance, 7 sparse/masked disagreement \
+      (verify; when several fail, the lowest of 3, 5, 6, 7 wins); 64 usage error.
       """,
     version: EMoEPackVersion.string,
-    subcommands: [InspectCommand.self, VerifyCommand.self]
+    subcommands: [
+      ConvertCommand.self, ExportCommand.self, InspectCommand.self, VerifyCommand.self,
+      BatchCommand.self, RunCommand.self,
+    ]
   )
 
   public init() {}
+
+  /// Parses the process's arguments (after letting `convert --compress` take no value) and
+  /// runs the chosen subcommand.
+  public static func main() async {
+    await main(ConvertCommand.normalizingArguments(Array(CommandLine.arguments.dropFirst())))
+  }
 }

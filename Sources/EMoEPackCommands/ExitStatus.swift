@@ -10,6 +10,18 @@ public enum ExitStatus {
   public static let invalidInput = ExitCode(2)
   /// A container failed an integrity check of `verify` (it is damaged).
   public static let integrityFailure = ExitCode(3)
+  /// A job of `batch` failed (or did not run because an earlier one failed); the outputs of the
+  /// jobs that succeeded are complete.
+  public static let batchJobFailed = ExitCode(4)
+  /// `verify`: a converted layer does not hold what its source and permutation say (a stored
+  /// row, bias value, gate row or passthrough tensor differs, or the permutation or expert
+  /// sizes are wrong).
+  public static let permutationMismatch = ExitCode(5)
+  /// `verify`: the EMoE FFN at k = E (or the whole model, with `--model`) differs from the dense
+  /// source by more than the tolerance or the quantisation bound.
+  public static let equivalenceFailure = ExitCode(6)
+  /// `verify`: the sparse path disagrees with the masked reference (outputs or selections).
+  public static let sparseMaskedMismatch = ExitCode(7)
   /// The command line itself is wrong (argument-parser's validation failure, `EX_USAGE`).
   public static let usage = ExitCode(64)
 }

@@ -1,0 +1,221 @@
+import EMoEConvert
+import EMoECore
+import EMoEFormats
+import EMoENumerics
+import Foundation
+import Synchronization
+
+/// Runs the jobs of a checked ``BatchManifest``: up to ``BatchSettings/jobs`` at once, each
+/// skipped when its output is up to date, and each published atomically.
+///
+/// A job writes its container under a hidden staging name beside the output
+/// (`.NAME.batch-PID-N.partial`, registered with ``EMoECore/TemporaryFiles`` so a signal removes
+/// it), verifies it when asked, writes its exports from it, and only then renames it into
+/// place. The container is therefore the job's commit record: when it exists with matching
+/// provenance, its exports were written from it and it passed verification; a batch killed at
+/// any point leaves finished jobs' outputs valid and unfinished ones absent or as they were.
+///
+/// The bytes of every output depend only on the job (the converter's output does not depend
+/// on the thread count), and results come back in manifest order, so nothing but timing depends
+/// on ``BatchSettings/jobs``.
+public final class BatchRunner: Sendable {
+  /// The manifest whose jobs run.
+  public let manifest: BatchManifest
+  /// How they run.
+  public let settings: BatchSettings
+  /// The writer recorded in containers, and required of existing ones to skip a job.
+  public let tool: ContainerTool
+
+  private let digests = InputDigests()
+  private let state: Mutex<State>
+
+  private struct State {
+    var next = 0
+    var stop = false
+    var running = 0
+    var done = 0
+    var failed = 0
+    var skipped = 0
+    var results: [BatchJobResult?]
+  }
+
+  /// Creates a runner.
+  public init(manifest: BatchManifest, settings: BatchSettings, tool: ContainerTool) {
+    self.manifest = manifest
+    self.settings = settings
+    self.tool = tool
+    state = Mutex(State(results: Array(repeating: nil, count: manifest.jobs.count)))
+  }
+
+  /// Runs every job and returns the results in manifest order.
+  ///
+  /// - Parameter progress: called (serially, from worker threads) when a job starts or
+  ///   finishes.
+  public func run(progress: @escaping @Sendable (BatchProgress) -> Void = { _ in })
+    -> BatchSummary
+  {
+    let jobs = manifest.jobs
+    let workers = min(settings.jobs, jobs.count)
+    let previousBLASThreads = BLAS.threadCount
+    // OpenBLAS's thread count is process-wide: every job gets the same share, so a converter
+    // restoring "its" previous value restores this one.
+    if !settings.dryRun { BLAS.threadCount = settings.threadsPerJob }
+    defer { if !settings.dryRun { BLAS.threadCount = previousBLASThreads } }
+
+    let group = DispatchGroup()
+    for _ in 0..<workers {
+      group.enter()
+      let thread = Thread { [self] in
+        work(jobs, progress: progress)
+        group.leave()
+      }
+      thread.stackSize = 16 << 20
+      thread.start()
+    }
+    group.wait()
+
+    let results = state.withLock { state in
+      state.results.enumerated().map { index, result in
+        result
+          ?? BatchJobResult(
+            index: index, input: jobs[index].input, output: jobs[index].output, status: .notRun,
+            reason: "not started: an earlier job failed")
+      }
+    }
+    return BatchSummary(manifest: manifest.path, results: results, dryRun: settings.dryRun)
+  }
+
+  /// One worker: takes the next job until none is left or the batch stops.
+  private func work(_ jobs: [BatchJob], progress: @Sendable (BatchProgress) -> Void) {
+    while true {
+      let taken: Int? = state.withLock { state in
+        guard !state.stop, state.next < jobs.count else { return nil }
+        defer { state.next += 1 }
+        state.running += 1
+        progress(snapshot(state, .started(state.next), total: jobs.count))
+        return state.next
+      }
+      guard let index = taken else { return }
+      let result = run(jobs[index])
+      state.withLock { state in
+        state.results[index] = result
+        state.running -= 1
+        state.done += 1
+        if result.status == .failed {
+          state.failed += 1
+          if !settings.keepGoing { state.stop = true }
+        }
+        if result.status == .skipped { state.skipped += 1 }
+        progress(snapshot(state, .finished(result), total: jobs.count))
+      }
+    }
+  }
+
+  private func snapshot(_ state: State, _ event: BatchProgress.Event, total: Int) -> BatchProgress {
+    BatchProgress(
+      event: event, total: total, done: state.done, running: state.running,
+      failed: state.failed, skipped: state.skipped)
+  }
+
+  /// Runs one job: the up-to-date check, then conversion, verification, exports, publication.
+  private func run(_ job: BatchJob) -> BatchJobResult {
+    let started = ContinuousClock.now
+    func result(
+      _ status: BatchJobResult.Status, _ reason: String, error: String? = nil,
+      bytes: Int? = nil, sha256: String? = nil
+    ) -> BatchJobResult {
+      let elapsed = ContinuousClock.now - started
+      let seconds =
+        Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+      return BatchJobResult(
+        index: job.index, input: job.input, output: job.output, status: status, reason: reason,
+        seconds: seconds, outputBytes: bytes, outputSHA256: sha256, error: error)
+    }
+
+    let freshness: JobFreshness =
+      settings.force
+      ? .stale("forced (--force)") : JobFreshness.check(job, tool: tool, digests: digests)
+    let reason: String
+    switch freshness {
+    case .stale(let why):
+      reason = why
+    case .upToDate:
+      let sha256 = settings.outputDigests ? try? FileSystem.sha256(ofFile: job.output) : nil
+      if !settings.dryRun {
+        do {
+          let plan = try JobActions.plan(job, scanKeys: false)
+          try JobActions.writeDependencyFile(job, prerequisites: plan.dependencies)
+        } catch {
+          return result(.failed, "up to date", error: "\(error)")
+        }
+      }
+      return result(.skipped, "up to date", bytes: FileSystem.size(job.output), sha256: sha256)
+    }
+    if settings.dryRun { return result(.notRun, reason) }
+
+    let staging = Self.stagingPath(for: job)
+    TemporaryFiles.track(staging)
+    defer {
+      unlink(staging)
+      TemporaryFiles.forget(staging)
+    }
+    do throws(BatchJobError) {
+      try Self.makeFolders(FileSystem.directory(of: job.output))
+      let (plan, summary) = try wrap { () throws(ConversionError) in
+        try JobActions.convert(job, to: staging, threads: settings.threadsPerJob, tool: tool)
+      }
+      if job.verify, let failure = JobActions.verify(staging) {
+        throw BatchJobError(failure)
+      }
+      for export in job.exports {
+        try wrap { () throws(ConversionError) in try JobActions.export(export, from: staging) }
+      }
+      try Self.publish(staging, as: job.output)
+      try wrap { () throws(ConversionError) in
+        try JobActions.writeDependencyFile(job, prerequisites: plan.dependencies)
+      }
+      return result(.converted, reason, bytes: summary.bytesOut, sha256: summary.sha256)
+    } catch {
+      // Messages name the file the user knows, not the staging name.
+      let message = error.description.replacingOccurrences(of: staging, with: job.output)
+      return result(.failed, reason, error: message)
+    }
+  }
+
+  private func wrap<T>(_ body: () throws(ConversionError) -> T) throws(BatchJobError) -> T {
+    do {
+      return try body()
+    } catch {
+      throw BatchJobError("\(error)")
+    }
+  }
+
+  /// The hidden name a job's container is staged under, beside its output so the final rename
+  /// stays on one file system.
+  static func stagingPath(for job: BatchJob) -> String {
+    let folder = FileSystem.directory(of: job.output)
+    let name = FileSystem.basename(of: job.output)
+    return FileSystem.join(folder, ".\(name).batch-\(getpid())-\(job.index).partial")
+  }
+
+  /// Renames the finished staging file over `output` and syncs the folder so the rename lasts.
+  static func publish(_ staging: String, as output: String) throws(BatchJobError) {
+    guard rename(staging, output) == 0 else {
+      throw BatchJobError("\(FileError.fromErrno(output, "rename the finished container to"))")
+    }
+    let folder = open(FileSystem.directory(of: output), O_RDONLY)
+    if folder >= 0 {
+      fsync(folder)
+      close(folder)
+    }
+  }
+
+  /// Creates `path` and its missing parents.
+  static func makeFolders(_ path: String) throws(BatchJobError) {
+    guard !path.isEmpty, path != ".", path != "/", !FileSystem.exists(path) else { return }
+    try makeFolders(FileSystem.directory(of: path))
+    if mkdir(path, 0o755) != 0 && errno != EEXIST {
+      throw BatchJobError("\(FileError.fromErrno(path, "create the folder"))")
+    }
+  }
+}

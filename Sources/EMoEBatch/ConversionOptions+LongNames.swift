@@ -1,0 +1,120 @@
+import EMoEConvert
+import EMoECore
+import EMoEModel
+
+/// A value a batch manifest gives a `convert` option that the option does not take.
+public struct LongOptionError: Error, Sendable, Equatable, CustomStringConvertible {
+  /// What is wrong with the value, or that the name is unknown.
+  public var reason: String
+
+  /// A readable message.
+  public var description: String { reason }
+}
+
+extension ConversionOptions {
+  /// The `emoe-pack convert` long option names that set conversion options, without dashes: the
+  /// keys a batch manifest's `defaults` and jobs use for them.
+  ///
+  /// `--depfile` and `--json` are not here: they choose extra outputs rather than what the
+  /// conversion does (a batch job takes `depfile` as a path of its own).
+  public static let longOptionNames = [
+    "experts", "top-k", "layers", "cluster-on", "quantize", "compress", "seed", "threads",
+    "ffn-pattern", "restarts", "allow-uneven", "gate-bias",
+  ]
+
+  /// Sets the option `--name` from a JSON value, as a batch manifest writes it.
+  ///
+  /// Integers take JSON integers; `layers`, `ffn-pattern`, `cluster-on` and `quantize` take
+  /// strings; flags take `true` or `false`; `compress` takes `true` (level
+  /// ``defaultCompressionLevel``), `false` or a level. `null` restores the default of an option
+  /// that has one of its own (`experts`, `top-k`, `layers`, `restarts`, `ffn-pattern`,
+  /// `compress`, `threads`).
+  ///
+  /// - Throws: ``LongOptionError`` for an unknown name or a value the option does not take.
+  public mutating func set(longName name: String, to value: JSONValue) throws(LongOptionError) {
+    func describe(_ value: JSONValue) -> String {
+      switch value {
+      case .string(let text): "the string \"\(text)\""
+      case .number(let number): "\(number)"
+      default: value.typeName == "null" ? "null" : "\(value.typeName) \(value.serialized())"
+      }
+    }
+    func integer(minimum: Int, nullable: Bool) throws(LongOptionError) -> Int? {
+      if case .null = value, nullable { return nil }
+      guard let number = value.intValue else {
+        throw LongOptionError(reason: "must be an integer, not \(describe(value))")
+      }
+      guard number >= minimum else {
+        throw LongOptionError(reason: "must be at least \(minimum), not \(number)")
+      }
+      return number
+    }
+    func text(nullable: Bool) throws(LongOptionError) -> String? {
+      if case .null = value, nullable { return nil }
+      guard let string = value.stringValue else {
+        throw LongOptionError(reason: "must be a string, not \(describe(value))")
+      }
+      return string
+    }
+    func flag() throws(LongOptionError) -> Bool {
+      guard let bool = value.boolValue else {
+        throw LongOptionError(reason: "must be true or false, not \(describe(value))")
+      }
+      return bool
+    }
+    func choice<T: RawRepresentable & CaseIterable>(_: T.Type) throws(LongOptionError) -> T
+    where T.RawValue == String {
+      let names = T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+      guard let name = value.stringValue, let result = T(rawValue: name) else {
+        throw LongOptionError(reason: "must be one of \(names), not \(describe(value))")
+      }
+      return result
+    }
+
+    switch name {
+    case "experts": experts = try integer(minimum: 1, nullable: true)
+    case "top-k": topK = try integer(minimum: 1, nullable: true)
+    case "seed": seed = try integer(minimum: 0, nullable: false) ?? 0
+    case "threads": threads = try integer(minimum: 1, nullable: true)
+    case "restarts": restarts = try integer(minimum: 1, nullable: true)
+    case "layers":
+      layers = try text(nullable: true)
+      if let layers {
+        do {
+          _ = try LayerSelection.parse(layers)
+        } catch {
+          throw LongOptionError(reason: "\(error)")
+        }
+      }
+    case "ffn-pattern":
+      ffnPattern = try text(nullable: true)
+      if let ffnPattern {
+        do {
+          _ = try FFNPattern.parse(ffnPattern)
+        } catch {
+          throw LongOptionError(reason: "\(error)")
+        }
+      }
+    case "cluster-on": clusterOn = try choice(LayerFFN.KeyMatrix.self)
+    case "quantize": quantize = try choice(ExpertQuantization.self)
+    case "compress":
+      switch value {
+      case .null, .bool(false): compressionLevel = nil
+      case .bool(true): compressionLevel = Self.defaultCompressionLevel
+      default:
+        guard let level = value.intValue else {
+          throw LongOptionError(
+            reason: "must be true, false or a zstd level, not \(describe(value))")
+        }
+        guard (-131072...22).contains(level) else {
+          throw LongOptionError(reason: "level \(level) is outside zstd's -131072...22")
+        }
+        compressionLevel = level
+      }
+    case "allow-uneven": allowUneven = try flag()
+    case "gate-bias": gateBias = try flag()
+    default:
+      throw LongOptionError(reason: "unknown option '\(name)'")
+    }
+  }
+}

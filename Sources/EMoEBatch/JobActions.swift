@@ -1,0 +1,70 @@
+import EMoEConvert
+import EMoECore
+import EMoEFormats
+
+/// The one place a batch calls the conversion library: planning, converting, verifying and
+/// exporting one job, exactly as `convert`, `verify` and `export` do.
+enum JobActions {
+  /// Plans `job` (see ``EMoEConvert/ConversionPlan``).
+  static func plan(_ job: BatchJob, scanKeys: Bool = true) throws(ConversionError)
+    -> ConversionPlan
+  {
+    try ConversionPlan(input: job.input, options: job.options, scanKeys: scanKeys)
+  }
+
+  /// Converts `job` into a container at `path` with at most `threads` threads.
+  static func convert(_ job: BatchJob, to path: String, threads: Int, tool: ContainerTool)
+    throws(ConversionError) -> (plan: ConversionPlan, summary: ConversionSummary)
+  {
+    var options = job.options
+    options.threads = min(options.threads ?? threads, threads)
+    let plan = try ConversionPlan(input: job.input, options: options)
+    let summary = try Converter(plan: plan, tool: tool).run(output: path)
+    return (plan, summary)
+  }
+
+  /// Checks the integrity of the container at `path` (`emoe-pack verify`).
+  ///
+  /// - Returns: `nil` when every check passes, else a description of the failed checks.
+  static func verify(_ path: String) -> String? {
+    let report: ContainerIntegrityReport
+    do {
+      report = try ContainerIntegrity.verify(path: path)
+    } catch {
+      return "\(error)"
+    }
+    guard !report.ok else { return nil }
+    let failed = report.checks.filter { !$0.ok }.map { "\($0.name): \($0.detail)" }
+    return "integrity check failed: " + failed.joined(separator: "; ")
+  }
+
+  /// Writes `export` from the container at `container` (`emoe-pack export`).
+  static func export(_ export: BatchExport, from container: String) throws(ConversionError) {
+    let file: ContainerFile
+    do {
+      file = try ContainerFile(path: container)
+    } catch {
+      throw .container(error)
+    }
+    switch export.format {
+    case .safetensors:
+      try SafeTensorsExport(container: file, layout: export.layout).write(to: export.output)
+    case .gguf:
+      _ = try GGUFExport(container: file, expertsUsed: export.topK).write(to: export.output)
+    }
+  }
+
+  /// Writes the job's Make dependency file unless it already holds exactly that rule.
+  static func writeDependencyFile(_ job: BatchJob, prerequisites: [String])
+    throws(ConversionError)
+  {
+    guard let depfile = job.depfile else { return }
+    let text = DependencyFile.text(target: job.output, prerequisites: prerequisites)
+    if let existing = try? MappedFile(path: depfile),
+      Array(existing.bytes) == Array(text.utf8)
+    {
+      return
+    }
+    try DependencyFile.write(to: depfile, target: job.output, prerequisites: prerequisites)
+  }
+}
