@@ -1,0 +1,60 @@
+/// The registered families. To support a new family, add one entry to ``ModelFamily/registry``:
+/// its detection keys, its FFN name templates (`{L}` = layer number), the storage layout, and
+/// the default activation.
+extension ModelFamily {
+  /// Every registered family, in detection order (the first whose tensors match wins when only
+  /// tensor names are known).
+  public static let registry: [ModelFamily] = [
+    ModelFamily(
+      name: "bert", displayName: "BERT", modelTypes: ["bert"], classStems: ["Bert"],
+      ffn: bertFFN, defaultActivation: .gelu, scale: .encoder),
+    ModelFamily(
+      name: "roberta", displayName: "RoBERTa", modelTypes: ["roberta", "xlm-roberta"],
+      classStems: ["Roberta", "XLMRoberta"], ffn: bertFFN, defaultActivation: .gelu,
+      scale: .encoder),
+    ModelFamily(
+      name: "vit", displayName: "ViT", modelTypes: ["vit"], classStems: ["ViT"], ffn: bertFFN,
+      defaultActivation: .gelu, scale: .encoder),
+    ModelFamily(
+      name: "gpt2", displayName: "GPT-2", modelTypes: ["gpt2"], classStems: ["GPT2"],
+      ffn: .plain(
+        w1: "h.{L}.mlp.c_fc.weight", b1: "h.{L}.mlp.c_fc.bias", w2: "h.{L}.mlp.c_proj.weight",
+        b2: "h.{L}.mlp.c_proj.bias", transposed: true),
+      defaultActivation: .geluTanh, scale: .encoder),
+    ModelFamily(
+      name: "llama", displayName: "LLaMA", modelTypes: ["llama"], classStems: ["Llama"],
+      ffn: llamaFFN, defaultActivation: .silu, scale: .decoder),
+    ModelFamily(
+      name: "mistral", displayName: "Mistral", modelTypes: ["mistral"], classStems: ["Mistral"],
+      ffn: llamaFFN, defaultActivation: .silu, scale: .decoder),
+    ModelFamily(
+      name: "qwen2", displayName: "Qwen2", modelTypes: ["qwen2"], classStems: ["Qwen2"],
+      ffn: llamaFFN, defaultActivation: .silu, scale: .decoder),
+    ModelFamily(
+      name: "qwen3", displayName: "Qwen3", modelTypes: ["qwen3"], classStems: ["Qwen3"],
+      ffn: llamaFFN, defaultActivation: .silu, scale: .decoder),
+    ModelFamily(
+      name: "gguf-llama", displayName: "llama-family GGUF",
+      ggufArchitectures: ["llama", "mistral", "qwen2", "qwen3"],
+      ffn: .glu(
+        gate: "blk.{L}.ffn_gate.weight", up: "blk.{L}.ffn_up.weight",
+        down: "blk.{L}.ffn_down.weight"),
+      defaultActivation: .silu, scale: .decoder),
+  ]
+
+  /// The registered family named `name`, or `nil`.
+  public static func named(_ name: String) -> ModelFamily? {
+    registry.first { $0.name == name }
+  }
+
+  /// BERT-style encoder layers (BERT, RoBERTa, ViT share it).
+  private static let bertFFN = FFNPattern.plain(
+    w1: "encoder.layer.{L}.intermediate.dense.weight",
+    b1: "encoder.layer.{L}.intermediate.dense.bias",
+    w2: "encoder.layer.{L}.output.dense.weight", b2: "encoder.layer.{L}.output.dense.bias")
+
+  /// LLaMA-style GLU layers (LLaMA, Mistral, Qwen2, Qwen3 share it).
+  private static let llamaFFN = FFNPattern.glu(
+    gate: "model.layers.{L}.mlp.gate_proj.weight", up: "model.layers.{L}.mlp.up_proj.weight",
+    down: "model.layers.{L}.mlp.down_proj.weight")
+}
