@@ -87,7 +87,8 @@ let package = Package(
     .testTarget(
       name: "EMoEPackCommandsTests",
       dependencies: [
-        "EMoEPackCommands", "emoe-pack", "EMoEFormats", "EMoECore", "EMoETestSupport",
+        "EMoEPackCommands", "emoe-pack", "EMoEFormats", "EMoECore", "EMoERunner",
+        "EMoETestSupport",
       ]),
   ]
 )

@@ -1,38 +1,130 @@
 import ArgumentParser
 import EMoECore
 import EMoEFormats
+import EMoERunner
 
-/// `emoe-pack verify MODEL.emoe`: checks a container's integrity (header checksum, every
-/// tensor's checksum and decompression, zero padding) and reports each check.
+/// `emoe-pack verify MODEL.emoe`: proves a container against its source.
+///
+/// Checks its integrity, each converted layer against its source, the EMoE FFN against the
+/// dense one, and the sparse path against the masked reference; with `--model`, the whole
+/// model. Parsing and printing only; the checks are
+/// ``EMoERunner/Verifier``.
 struct VerifyCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "verify",
-    abstract: "Check that an .emoe container is intact: header, every tensor checksum, padding.",
+    abstract: "Prove an .emoe container: integrity, permutation, equivalence, sparse = masked.",
     discussion: """
-      Exit codes: 0 every check passed; 3 an integrity check failed (the file is damaged); \
-      2 the file is not an .emoe container or needs a newer emoe-pack; 1 I/O failure.
+      Checks, in order: integrity (header, every tensor checksum, padding); each converted \
+      layer against the source (the permutation, expert sizes, every stored row and bias bit \
+      for bit or within its quantisation bound, gate rows = mean of the raw keys, passthrough \
+      tensors); the EMoE FFN at k = E against the dense source FFN on --tokens random \
+      unit-variance inputs (or --inputs); the sparse path against the masked reference at the \
+      stored top-k (or each --top-k), with identical expert selections. --model adds the whole \
+      model at each k against the dense source model.
+
+      The source is --source, or else the recorded source files when they lie beside the \
+      container with matching size and SHA-256; without one, source checks are skipped. \
+      See docs/verify.md.
+
+      Exit codes: 0 every check passed (skipped checks do not fail); 3 integrity failure; \
+      5 permutation mismatch; 6 equivalence above tolerance (or quantisation bound); \
+      7 sparse/masked disagreement. When several fail, the first of 3, 5, 6, 7 wins. \
+      2 the file is not an .emoe container, needs a newer emoe-pack, or an input or option \
+      does not fit (e.g. --source is another model); 1 I/O failure.
       """)
 
   @Argument(help: "The .emoe container to check.")
   var file: String
+
+  @Option(help: "The dense source model (default: the recorded files beside the container).")
+  var source: String?
+
+  @Option(help: "Random hidden states per layer, and the token count of --model.")
+  var tokens: Int = VerificationOptions.defaultTokens
+
+  @Option(
+    name: .customLong("top-k"),
+    help: "k for the sparse check and --model, e.g. 4 or 4,8,16 (default: the stored top-k).")
+  var topK: String?
+
+  @Option(help: "A safetensors file of [T, d] F32 hidden states: hidden_states.L or hidden_states.")
+  var inputs: String?
+
+  @Option(help: "Relative tolerance of float comparisons: max|Δ| / max|y_ref|.")
+  var tolerance: Double = VerificationOptions.defaultTolerance
+
+  @Flag(help: "Also compare the whole model with the dense source (BERT or LLaMA family).")
+  var model = false
 
   @Flag(help: "Print one JSON document on stdout instead of a table.")
   var json = false
 
   @OptionGroup var global: GlobalOptions
 
+  /// The `--top-k` list.
+  var topKList: [Int]? {
+    get throws {
+      guard let topK else { return nil }
+      let parts = topK.split(separator: ",", omittingEmptySubsequences: false)
+      let values = parts.compactMap { Int($0.trimmingSpaces) }
+      guard values.count == parts.count, !values.isEmpty, values.allSatisfy({ $0 >= 1 }) else {
+        throw ValidationError("--top-k takes positive integers separated by commas, not '\(topK)'")
+      }
+      return values
+    }
+  }
+
+  func validate() throws {
+    _ = try topKList
+    guard tokens >= 1 else { throw ValidationError("--tokens must be at least 1") }
+    guard tolerance > 0, tolerance.isFinite else {
+      throw ValidationError("--tolerance must be a positive number")
+    }
+  }
+
   func run() async throws {
     _ = global.makeLogger()
     try await CommandFailure.report {
-      let report: ContainerIntegrityReport
+      let options = VerificationOptions(
+        source: source, tokens: tokens, topK: try topKList, inputs: inputs, tolerance: tolerance,
+        model: model)
+      let report: VerificationReport
       do {
-        report = try ContainerIntegrity.verify(path: file)
-      } catch let error as ContainerError where error.kind == .io {
+        report = try Verifier(options: options).verify(path: file)
+      } catch let error as VerificationError {
         CommandFailure.printError("\(error)")
-        throw ExitStatus.failure
+        throw error.isIOFailure ? ExitStatus.failure : ExitStatus.invalidInput
       }
-      print(json ? report.json.prettySerialized() : report.text, terminator: json ? "\n" : "")
-      if !report.ok { throw ExitStatus.integrityFailure }
+      let exit = Self.exitStatus(report)
+      if json {
+        guard case .object(var members) = report.json else { return }
+        members.append(JSONMember("exit_code", .integer(Int64(exit.rawValue))))
+        print(JSONValue.object(members).prettySerialized())
+      } else {
+        print(report.text, terminator: "")
+      }
+      if exit != ExitStatus.success { throw exit }
     }
+  }
+
+  /// The exit code of a report: the first failed kind in precedence order decides.
+  static func exitStatus(_ report: VerificationReport) -> ExitCode {
+    switch report.decidingFailure {
+    case nil: ExitStatus.success
+    case .integrity: ExitStatus.integrityFailure
+    case .permutation: ExitStatus.permutationMismatch
+    case .equivalence, .model: ExitStatus.equivalenceFailure
+    case .sparseMasked: ExitStatus.sparseMaskedMismatch
+    }
+  }
+}
+
+extension Substring {
+  /// The text without leading and trailing spaces.
+  fileprivate var trimmingSpaces: Substring {
+    var result = self
+    while result.first == " " { result = result.dropFirst() }
+    while result.last == " " { result = result.dropLast() }
+    return result
   }
 }

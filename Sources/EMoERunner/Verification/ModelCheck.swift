@@ -1,0 +1,160 @@
+import EMoECore
+import EMoEFormats
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The whole-model comparison of `verify --model`: the dense source model against the model the
+/// container holds (passthrough tensors plus an ``ExpertFFN`` per converted layer), on one fixed
+/// token sequence (``WholeModel/probeTokens(count:vocabularySize:)``).
+///
+/// For each requested k it reports the cosine of the final hidden states (smallest and mean
+/// per token) and, for decoders, how often the next-token argmax agrees and the mean
+/// KL(p_dense ‖ p_emoe) of the next-token distributions. These are figures, not verdicts.
+/// The run at k = E (each layer's own E) is judged: it must match the dense model with
+/// `max|Δh| / max|h_dense| ≤ 10 × tolerance` (sums of many layers in another order), every
+/// argmax agreeing and mean KL ≤ 10 × tolerance. A container with lossy (quantised) matrices
+/// cannot match to float tolerance; its k = E figures are reported, and the per-layer bounds of
+/// the equivalence check are what hold it.
+struct ModelCheck {
+  let container: ContainerFile
+  let source: any ModelSource
+  let ks: [Int]
+  let tokens: Int
+  let tolerance: Double
+
+  /// Runs the comparison; one check per k, then the judged k = E run.
+  func run() throws(VerificationError) -> [VerificationCheck] {
+    let dense = try WholeModel(source: source)
+    let emoe = try WholeModel(source: ContainerDenseView(container))
+    let count = min(tokens, dense.maximumTokens ?? tokens)
+    let ids = WholeModel.probeTokens(count: count, vocabularySize: dense.vocabularySize)
+    var weights: [Int: ExpertFFNWeights] = [:]
+    for record in container.layers {
+      do {
+        weights[record.layer] = try ExpertFFNWeights(container: container, layer: record)
+      } catch {
+        throw VerificationError(reading: container.path, error)
+      }
+      for k in ks where k > record.expertCount {
+        throw VerificationError(
+          "--top-k \(k) exceeds layer \(record.layer)'s \(record.expertCount) experts")
+      }
+    }
+    let reference: WholeModel.Output
+    do {
+      reference = try dense.run(tokens: ids)
+    } catch {
+      throw VerificationError(reading: source.path, error)
+    }
+    let lossy = container.layers.contains { record in
+      record.tensors.contains { role, name in
+        role.ffnRole != nil && container.entry(named: name)?.declaration.source?.values == .lossy
+      }
+    }
+    var checks: [VerificationCheck] = []
+    for k in ks + [0] {
+      var replacing: [Int: any FeedForwardBlock] = [:]
+      do {
+        for (layer, layerWeights) in weights {
+          replacing[layer] = try ExpertFFN(
+            weights: layerWeights, topK: k == 0 ? layerWeights.expertCount : k)
+        }
+      } catch {
+        throw VerificationError("\(error)")
+      }
+      let output: WholeModel.Output
+      do {
+        output = try emoe.run(tokens: ids, replacing: replacing)
+      } catch {
+        throw VerificationError(reading: container.path, error)
+      }
+      checks.append(
+        judge(output, reference, k: k, tokens: count, hiddenSize: dense.hiddenSize, lossy: lossy))
+    }
+    return checks
+  }
+
+  /// Measures one run against the dense one; judges only k = E (`k == 0`).
+  private func judge(
+    _ output: WholeModel.Output, _ reference: WholeModel.Output, k: Int, tokens: Int,
+    hiddenSize: Int, lossy: Bool
+  ) -> VerificationCheck {
+    let name = k == 0 ? "model k=E" : "model k=\(k)"
+    let hidden = OutputComparison(
+      output.hiddenStates, reference: reference.hiddenStates, tokens: tokens, width: hiddenSize)
+    var measures: [JSONMember] = [
+      JSONMember("k", k == 0 ? .string("E") : .integer(Int64(k))),
+      JSONMember("tokens", .integer(Int64(tokens))),
+      JSONMember("min_cosine", .number(hidden.minimumCosine)),
+      JSONMember("mean_cosine", .number(hidden.meanCosine)),
+      JSONMember("hidden_max_rel_error", .number(hidden.maxRelative)),
+    ]
+    var detail =
+      "cosine min \(NumberText.fixed(hidden.minimumCosine, decimals: 6)) mean "
+      + "\(NumberText.fixed(hidden.meanCosine, decimals: 6)), hidden max rel "
+      + NumberText.short(hidden.maxRelative)
+    var agreement = 1.0
+    var meanKL = 0.0
+    if let logits = output.logits, let referenceLogits = reference.logits {
+      let vocabulary = logits.count / max(tokens, 1)
+      (agreement, meanKL) = Self.nextToken(
+        logits, referenceLogits, tokens: tokens, vocabulary: vocabulary)
+      measures.append(JSONMember("argmax_agreement", .number(agreement)))
+      measures.append(JSONMember("mean_kl", .number(meanKL)))
+      detail +=
+        ", argmax agreement \(NumberText.fixed(agreement * 100, decimals: 1))%, mean KL "
+        + NumberText.short(meanKL)
+    }
+    guard k == 0 else { return .passed(.model, name, detail: detail, measures: measures) }
+    let limit = 10 * tolerance
+    measures.append(JSONMember("tolerance", .number(limit)))
+    if lossy {
+      return .passed(
+        .model, name,
+        detail: detail + " (quantised matrices: reported, not judged)", measures: measures)
+    }
+    let ok = hidden.maxRelative <= limit && agreement == 1 && meanKL <= limit
+    detail += ok ? " ≤ \(NumberText.short(limit))" : "; must be ≤ \(NumberText.short(limit))"
+    return ok
+      ? .passed(.model, name, detail: detail, measures: measures)
+      : .failed(.model, name, detail: detail, measures: measures)
+  }
+
+  /// The share of positions whose argmax agrees, and the mean KL(reference ‖ output).
+  static func nextToken(_ logits: [Float], _ reference: [Float], tokens: Int, vocabulary: Int)
+    -> (agreement: Double, meanKL: Double)
+  {
+    guard tokens > 0, vocabulary > 0 else { return (1, 0) }
+    var agreeing = 0
+    var klSum = 0.0
+    for token in 0..<tokens {
+      let row = (token * vocabulary)..<((token + 1) * vocabulary)
+      let p = logSoftmax(reference[row])
+      let q = logSoftmax(logits[row])
+      if argmax(reference[row]) == argmax(logits[row]) { agreeing += 1 }
+      var kl = 0.0
+      for index in 0..<vocabulary where p[index].isFinite {
+        kl += exp(p[index]) * (p[index] - q[index])
+      }
+      klSum += max(0, kl)
+    }
+    return (Double(agreeing) / Double(tokens), klSum / Double(tokens))
+  }
+
+  private static func logSoftmax(_ values: ArraySlice<Float>) -> [Double] {
+    let largest = Double(values.max() ?? 0)
+    let total = values.reduce(0.0) { $0 + exp(Double($1) - largest) }
+    let offset = largest + log(total)
+    return values.map { Double($0) - offset }
+  }
+
+  private static func argmax(_ values: ArraySlice<Float>) -> Int {
+    var best = values.startIndex
+    for index in values.indices where values[index] > values[best] { best = index }
+    return best - values.startIndex
+  }
+}
