@@ -6,7 +6,9 @@ public enum AverageKeyGate {
   /// The gate matrix `[E, d]` from keys `[n, d]` (original neuron order) and a partition.
   ///
   /// Sums run in double precision in position order, so the result does not depend on threads.
-  public static func gate(keys: UnsafeBufferPointer<Float>, dimension: Int, partition: ExpertPartition)
+  public static func gate(
+    keys: UnsafeBufferPointer<Float>, dimension: Int, partition: ExpertPartition
+  )
     -> [Float]
   {
     precondition(keys.count == partition.neuronCount * dimension, "keys size")
