@@ -15,7 +15,9 @@ build: setup
 
 demo: build
 	@mkdir -p $(DEMO_DIR)
-	$(BIN) inspect Fixtures/models/llama-tiny/model.safetensors
+	$(BIN) convert Fixtures/models/llama-tiny $(DEMO_DIR)/llama-tiny.emoe
+	$(BIN) inspect $(DEMO_DIR)/llama-tiny.emoe
+	$(BIN) verify $(DEMO_DIR)/llama-tiny.emoe
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EMoECore
 
 /// The `emoe-pack` command line: converts dense transformer checkpoints into Emergent
 /// Mixture-of-Experts form and proves the result.
@@ -23,7 +24,11 @@ public struct EMoEPackCommand: AsyncParsableCommand {
 
   /// Parses the process's arguments (after letting `convert --compress` take no value) and
   /// runs the chosen subcommand.
+  ///
+  /// SIGINT, SIGTERM and SIGHUP remove every temporary output file before the process exits
+  /// with 128 + the signal number, so an interrupted command never leaves a partial file.
   public static func main() async {
+    TemporaryFiles.installSignalHandlers()
     await main(ConvertCommand.normalizingArguments(Array(CommandLine.arguments.dropFirst())))
   }
 }

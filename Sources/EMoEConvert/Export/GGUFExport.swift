@@ -1,0 +1,347 @@
+import EMoECore
+import EMoEFormats
+
+/// Exports an `.emoe` container made from a llama-architecture GGUF as a GGUF in llama.cpp's
+/// MoE layout: per layer `ffn_gate_inp` (F32 `[E, d]`), `ffn_gate_exps` and `ffn_up_exps`
+/// (`[E, n/E, d]`, the stored rows as they are, Q4_1 included) and `ffn_down_exps`
+/// (`[E, d, n/E]`, F32), with `llama.expert_count` = E, `llama.expert_used_count` = k and
+/// `llama.feed_forward_length` = n/E, the dense `ffn_gate/up/down` removed, and the EMoE
+/// settings under `emoe.*`.
+///
+/// llama.cpp weights the k selected experts by the softmax of the router renormalised over
+/// them, where EMoE sums them with weight 1. With k = E (the default) the export reproduces the
+/// dense model: the router is all zeros, so every weight is 1/E, and `ffn_down_exps` is
+/// multiplied by E (exact in binary floating point when E is a power of two). With k < E the
+/// router is the average-key gate, so llama.cpp selects EMoE's top-k experts (softmax keeps
+/// the order of scores), and `ffn_down_exps` is multiplied by k: outputs equal EMoE's when the
+/// selected experts' probabilities are equal and approximate them otherwise.
+///
+/// llama.cpp needs every layer to have the same expert structure. Layers the container did not
+/// convert are split into E experts of consecutive neurons (no clustering) with a zero router,
+/// which is exact only with k = E; with k < E every layer must have been converted.
+public struct GGUFExport {
+  /// The container to export.
+  public let container: ContainerFile
+  /// Experts llama.cpp selects per token (`expert_used_count`), or `nil` for E.
+  public var expertsUsed: Int?
+
+  /// Creates an export of `container`.
+  public init(container: ContainerFile, expertsUsed: Int? = nil) {
+    self.container = container
+    self.expertsUsed = expertsUsed
+  }
+
+  /// One output tensor and how to make its bytes.
+  struct Output {
+    var plan: GGUFWriter.TensorPlan
+    var bytes: () throws(ConversionError) -> [UInt8]
+  }
+
+  /// The facts the export is built from, checked.
+  struct Layout {
+    var architecture: String
+    var experts: Int
+    var used: Int
+    var layerCount: Int
+    var converted: [Int: ContainerLayerRecord]
+    var trivial: [Int]
+    var metadata: [(key: String, value: GGUFValue)]
+  }
+
+  /// Writes the GGUF file at `path` atomically.
+  ///
+  /// - Returns: the layers split without clustering (those the container did not convert).
+  /// - Throws: ``ConversionError``: `invalidInput` when the container cannot be expressed in
+  ///   llama.cpp's layout (not from a llama GGUF, unequal experts, k < E with layers left
+  ///   unconverted), `io`/`output` when writing fails.
+  @discardableResult
+  public func write(to path: String) throws(ConversionError) -> [Int] {
+    let layout = try check()
+    let outputs = try plan(layout)
+    let writer: GGUFWriter
+    do {
+      writer = try GGUFWriter(
+        destination: path, metadata: metadata(layout), tensors: outputs.map(\.plan))
+    } catch {
+      throw .writing(error)
+    }
+    do {
+      for output in outputs {
+        let bytes = try output.bytes()
+        try bytes.withUnsafeBytes { try writer.append($0) }
+      }
+      try writer.finish()
+    } catch {
+      writer.abort()
+      throw .writing(error)
+    }
+    return layout.trivial
+  }
+
+  // MARK: Checks
+
+  func check() throws(ConversionError) -> Layout {
+    let file = container.path
+    guard container.manifest.source.format == "gguf", case .gguf(let pairs) = container.metadata
+    else {
+      throw .invalidInput(
+        "\(file): GGUF export needs a container converted from a GGUF file (this one came from "
+          + "\(container.manifest.source.format)); export it with --to safetensors")
+    }
+    guard
+      let architecture = pairs.first(where: { $0.key == "general.architecture" })?.value
+        .stringValue, architecture == "llama"
+    else {
+      throw .invalidInput(
+        "\(file): GGUF export writes llama.cpp's MoE layout of the 'llama' architecture; the "
+          + "source's general.architecture is not 'llama'")
+    }
+    guard let layerCount = ExportConfig.layerCount(container) else {
+      throw .invalidInput("\(file): the source metadata has no llama.block_count")
+    }
+    let records = container.layers
+    guard let first = records.first else {
+      throw .invalidInput("\(file): the container has no converted layer")
+    }
+    let experts = first.expertCount
+    for record in records {
+      guard record.family == .glu else {
+        throw .invalidInput("\(file): layer \(record.layer) is not a gated FFN")
+      }
+      guard record.expertCount == experts, Set(record.expertSizes).count == 1 else {
+        throw .invalidInput(
+          "\(file): layer \(record.layer) has \(record.expertCount) experts of sizes "
+            + "\(Set(record.expertSizes).sorted()); llama.cpp needs every layer to have "
+            + "\(experts) experts of one size")
+      }
+    }
+    let used = expertsUsed ?? experts
+    guard (1...experts).contains(used) else {
+      throw .invalidOptions("--top-k \(used) is outside 1...\(experts) (the expert count)")
+    }
+    var converted: [Int: ContainerLayerRecord] = [:]
+    for record in records { converted[record.layer] = record }
+    let trivial = (0..<layerCount).filter { converted[$0] == nil }
+    if !trivial.isEmpty && used < experts {
+      throw .invalidInput(
+        "\(file): layers \(trivial) were not converted; llama.cpp routes every layer, so "
+          + "--top-k below E needs every layer converted (convert with --layers all), or export "
+          + "with k = E")
+    }
+    for layer in trivial {
+      for role in ["ffn_gate", "ffn_up", "ffn_down"] {
+        let name = "blk.\(layer).\(role).weight"
+        guard let info = container.tensorInfos.first(where: { $0.name == name }) else {
+          throw .invalidInput("\(file): layer \(layer) was not converted and has no \(name)")
+        }
+        let n = role == "ffn_down" ? info.shape[1] : info.shape[0]
+        guard info.shape.rank == 2, n % experts == 0 else {
+          throw .invalidInput(
+            "\(ErrorLocation(file: file, tensor: name)): \(n) neurons do not split into "
+              + "\(experts) experts")
+        }
+      }
+    }
+    return Layout(
+      architecture: architecture, experts: experts, used: used, layerCount: layerCount,
+      converted: converted, trivial: trivial, metadata: pairs)
+  }
+
+  // MARK: Metadata
+
+  func metadata(_ layout: Layout) -> [(key: String, value: GGUFValue)] {
+    let arch = layout.architecture
+    let n =
+      layout.converted.values.first?.intermediateSize
+      ?? container.tensorInfos.first { $0.name == "blk.0.ffn_gate.weight" }?.shape[0] ?? 0
+    let perExpert = n / max(1, layout.experts)
+    var result: [(key: String, value: GGUFValue)] = []
+    var seen = Set<String>()
+    for (key, value) in layout.metadata {
+      seen.insert(key)
+      switch key {
+      case arch + ".feed_forward_length":
+        result.append((key, Self.replacingIntegers(value, with: perExpert)))
+      case arch + ".expert_count":
+        result.append((key, .uint32(UInt32(layout.experts))))
+      case arch + ".expert_used_count":
+        result.append((key, .uint32(UInt32(layout.used))))
+      default:
+        if key.hasPrefix("emoe.") { continue }
+        result.append((key, value))
+      }
+    }
+    if !seen.contains(arch + ".expert_count") {
+      result.append((arch + ".expert_count", .uint32(UInt32(layout.experts))))
+    }
+    if !seen.contains(arch + ".expert_used_count") {
+      result.append((arch + ".expert_used_count", .uint32(UInt32(layout.used))))
+    }
+    let records = layout.converted.values.sorted { $0.layer < $1.layer }
+    func integers(_ values: [Int]) -> GGUFValue {
+      .array(elementType: .int32, elements: values.map { .int32(Int32($0)) })
+    }
+    result += [
+      ("emoe.tool", .string("\(container.manifest.tool.name) \(container.manifest.tool.version)")),
+      ("emoe.expert_count", .uint32(UInt32(layout.experts))),
+      ("emoe.top_k", .uint32(UInt32(records.first?.topK ?? layout.used))),
+      ("emoe.layers", integers(records.map(\.layer))),
+      ("emoe.unclustered_layers", integers(layout.trivial)),
+      ("emoe.keys", .string(records.first?.clustering.keys.rawValue ?? "gate")),
+      ("emoe.router", .string(layout.used == layout.experts ? "zero" : "average_key")),
+      ("emoe.down_scale", .float32(Float(layout.used))),
+    ]
+    return result
+  }
+
+  /// `value` with every integer set to `replacement`, keeping its GGUF type.
+  static func replacingIntegers(_ value: GGUFValue, with replacement: Int) -> GGUFValue {
+    switch value {
+    case .uint8: .uint8(UInt8(clamping: replacement))
+    case .int8: .int8(Int8(clamping: replacement))
+    case .uint16: .uint16(UInt16(clamping: replacement))
+    case .int16: .int16(Int16(clamping: replacement))
+    case .uint32: .uint32(UInt32(clamping: replacement))
+    case .int32: .int32(Int32(clamping: replacement))
+    case .uint64: .uint64(UInt64(clamping: replacement))
+    case .int64: .int64(Int64(replacement))
+    case .array(let type, let elements):
+      .array(elementType: type, elements: elements.map { replacingIntegers($0, with: replacement) })
+    default: .uint32(UInt32(clamping: replacement))
+    }
+  }
+
+  // MARK: Tensors
+
+  func plan(_ layout: Layout) throws(ConversionError) -> [Output] {
+    let reader = StoredTensors(container: container)
+    var layerOf: [String: Int] = [:]
+    for record in layout.converted.values {
+      for name in record.tensors.values { layerOf[name] = record.layer }
+    }
+    let trivial = Set(layout.trivial)
+    for layer in trivial {
+      for role in ["ffn_gate", "ffn_up", "ffn_down"] {
+        layerOf["blk.\(layer).\(role).weight"] = layer
+      }
+    }
+    let passthrough = Set(container.tensorInfos.map(\.name))
+    var outputs: [Output] = []
+    var done = Set<Int>()
+    for entry in container.entries {
+      if let layer = layerOf[entry.name] {
+        guard done.insert(layer).inserted else { continue }
+        if let record = layout.converted[layer] {
+          outputs += try experts(record, layout, reader)
+        } else {
+          outputs += try unclustered(layer, layout, reader)
+        }
+      } else if passthrough.contains(entry.name) {
+        let name = entry.name
+        guard GGUFTensorType(dtype: entry.dtype) != nil else {
+          throw .invalidInput(
+            "\(ErrorLocation(file: container.path, tensor: name)): \(entry.dtype.rawValue) has no "
+              + "GGUF tensor type")
+        }
+        outputs.append(
+          Output(
+            plan: .init(name: name, dtype: entry.dtype, shape: entry.shape),
+            bytes: { () throws(ConversionError) in try reader.bytes(name) }))
+      }
+    }
+    return outputs
+  }
+
+  /// The four MoE tensors of a converted layer.
+  private func experts(
+    _ record: ContainerLayerRecord, _ layout: Layout, _ reader: StoredTensors
+  ) throws(ConversionError) -> [Output] {
+    let e = layout.experts
+    let d = record.hiddenSize
+    let size = record.intermediateSize / e
+    let block = "blk.\(record.layer)."
+    let scale = Float(layout.used)
+    var outputs: [Output] = []
+    let gateName = record.tensors[.gate]
+    let zero = layout.used == layout.experts
+    outputs.append(
+      Output(
+        plan: .init(name: block + "ffn_gate_inp.weight", dtype: .f32, shape: [e, d]),
+        bytes: { () throws(ConversionError) in
+          if zero || gateName == nil { return [UInt8](repeating: 0, count: e * d * 4) }
+          return MatrixBytes.bytes(try reader.floats(gateName!))
+        }))
+    for (role, suffix) in [(ContainerLayerRecord.Role.wg, "ffn_gate_exps"), (.wu, "ffn_up_exps")] {
+      guard let name = record.tensors[role] else { continue }
+      let entry = try reader.entry(name)
+      let keep =
+        entry.declaration.encoding == .plain && GGUFTensorType(dtype: entry.dtype) != nil
+        && entry.dtype != .i8
+      outputs.append(
+        Output(
+          plan: .init(
+            name: block + suffix + ".weight", dtype: keep ? entry.dtype : .f32, shape: [e, size, d]),
+          bytes: { () throws(ConversionError) in
+            keep ? try reader.bytes(name) : MatrixBytes.bytes(try reader.floats(name))
+          }))
+    }
+    if let name = record.tensors[.wd] {
+      outputs.append(
+        Output(
+          plan: .init(name: block + "ffn_down_exps.weight", dtype: .f32, shape: [e, d, size]),
+          bytes: { () throws(ConversionError) in
+            let values = try reader.floats(name).map { $0 * scale }
+            return values.withUnsafeBytes { raw in
+              MatrixBytes.transposedBlocks(raw, experts: e, size: size, columns: d, elementBytes: 4)
+            }
+          }))
+    }
+    return outputs.sorted { $0.plan.name < $1.plan.name }
+  }
+
+  /// The four MoE tensors of a layer left dense: E experts of consecutive neurons.
+  private func unclustered(_ layer: Int, _ layout: Layout, _ reader: StoredTensors)
+    throws(ConversionError) -> [Output]
+  {
+    let e = layout.experts
+    let block = "blk.\(layer)."
+    let gate = try reader.entry(block + "ffn_gate.weight")
+    let up = try reader.entry(block + "ffn_up.weight")
+    let down = try reader.entry(block + "ffn_down.weight")
+    let n = gate.shape[0]
+    let d = gate.shape[1]
+    let size = n / e
+    let scale = Float(layout.used)
+    var outputs = [
+      Output(
+        plan: .init(name: block + "ffn_gate_inp.weight", dtype: .f32, shape: [e, d]),
+        bytes: { () throws(ConversionError) in [UInt8](repeating: 0, count: e * d * 4) })
+    ]
+    for (entry, suffix) in [(gate, "ffn_gate_exps"), (up, "ffn_up_exps")] {
+      let name = entry.name
+      outputs.append(
+        Output(
+          plan: .init(name: block + suffix + ".weight", dtype: entry.dtype, shape: [e, size, d]),
+          bytes: { () throws(ConversionError) in try reader.bytes(name) }))
+    }
+    let downName = down.name
+    outputs.append(
+      Output(
+        plan: .init(name: block + "ffn_down_exps.weight", dtype: .f32, shape: [e, d, size]),
+        bytes: { () throws(ConversionError) in
+          // Stored [d, n]; expert j is columns j·size ..< (j+1)·size.
+          let values = try reader.floats(downName)
+          var result = [Float](repeating: 0, count: values.count)
+          for expert in 0..<e {
+            for row in 0..<d {
+              for column in 0..<size {
+                result[(expert * d + row) * size + column] =
+                  values[row * n + expert * size + column] * scale
+              }
+            }
+          }
+          return MatrixBytes.bytes(result)
+        }))
+    return outputs.sorted { $0.plan.name < $1.plan.name }
+  }
+}

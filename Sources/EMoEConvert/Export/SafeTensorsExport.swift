@@ -1,0 +1,312 @@
+import EMoECore
+import EMoEFormats
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Exports an `.emoe` container as a Hugging Face checkpoint folder: `model.safetensors`
+/// (sharded with an index past ``maximumShardSize``) and a `config.json` carrying the EMoE
+/// settings.
+///
+/// ``Layout/dense`` writes every tensor under its original name and shape, with each converted
+/// FFN permuted into expert order in its original layout (W1/Wg/Wu rows, W2/Wd columns, GPT-2's
+/// Conv1D `c_fc` transposed back), so code that loads the dense model loads this one, and
+/// EMoE's reference LLaMA code reads its experts as contiguous blocks. ``Layout/experts`` writes
+/// each converted FFN as stacked expert tensors plus its gate instead.
+///
+/// Unquantised values are copied bit for bit; int8 rows, Q8_0 and other ggml block types (which
+/// safetensors cannot hold) are dequantised to F32.
+public struct SafeTensorsExport {
+  /// How converted layers are written.
+  public enum Layout: String, Sendable, CaseIterable {
+    /// Original names and shapes, FFNs permuted into expert order.
+    case dense
+    /// Stacked experts (`...experts.gate_proj.weight` `[E, n/E, d]`, `...experts.down_proj.weight`
+    /// `[E, d, n/E]`) and the gate (`...mlp.gate.weight` `[E, d]`).
+    case experts
+  }
+
+  /// The container to export.
+  public let container: ContainerFile
+  /// The layout of converted layers.
+  public var layout: Layout
+  /// The most data bytes per shard (5 GB, huggingface_hub's default).
+  public var maximumShardSize: Int = 5_000_000_000
+
+  /// Creates an export of `container` in `layout`.
+  public init(container: ContainerFile, layout: Layout = .dense) {
+    self.container = container
+    self.layout = layout
+  }
+
+  /// One output tensor and how to make its bytes.
+  struct Output {
+    var description: SafeTensorsTensorDescription
+    var bytes: () throws(ConversionError) -> TensorStorage
+  }
+
+  /// Writes the checkpoint into `directory` (created when absent).
+  ///
+  /// - Returns: the files written.
+  /// - Throws: ``ConversionError``: `invalidInput` when the layout cannot hold the container
+  ///   (uneven experts in the experts layout), `io` or `output` when writing fails.
+  @discardableResult
+  public func write(to directory: String) throws(ConversionError) -> [String] {
+    let outputs = try plan()
+    try FileSystemPaths.makeDirectory(directory)
+    var byName: [String: Output] = [:]
+    for output in outputs { byName[output.description.name] = output }
+    var written: [String]
+    do {
+      written = try SafeTensorsWriter.writeCheckpoint(
+        directory: directory, tensors: outputs.map(\.description),
+        metadata: sourceMetadata, maximumShardSize: maximumShardSize
+      ) { description in
+        guard let output = byName[description.name] else { return .owned([]) }
+        let outcome = Result { () throws(ConversionError) in try output.bytes() }
+        return try outcome.get()
+      }
+    } catch {
+      throw .writing(error)
+    }
+    let configPath = FileSystem.join(directory, "config.json")
+    do throws(FileError) {
+      let file = try AtomicFileWriter(destination: configPath)
+      try file.write(
+        Array((ExportConfig.huggingFace(container, layout: layout).prettySerialized() + "\n").utf8))
+      try file.commit()
+    } catch {
+      throw .io(error)
+    }
+    written.append(configPath)
+    return written
+  }
+
+  /// The source's `__metadata__` (GGUF metadata has no safetensors form and is left out).
+  private var sourceMetadata: [(key: String, value: String)] {
+    if case .safetensors(let pairs) = container.metadata { return pairs }
+    return []
+  }
+
+  // MARK: Planning
+
+  /// Every output tensor in container order.
+  func plan() throws(ConversionError) -> [Output] {
+    let reader = StoredTensors(container: container)
+    var layerOf: [String: ContainerLayerRecord] = [:]
+    for record in container.layers {
+      for name in record.tensors.values { layerOf[name] = record }
+    }
+    var outputs: [Output] = []
+    var done = Set<Int>()
+    for entry in container.entries {
+      if let record = layerOf[entry.name] {
+        guard done.insert(record.layer).inserted else { continue }
+        outputs += try layerOutputs(record, reader)
+      } else if container.tensorInfos.contains(where: { $0.name == entry.name }) {
+        outputs.append(try passthrough(entry, reader))
+      }
+    }
+    return outputs
+  }
+
+  private func passthrough(_ entry: ContainerTensorEntry, _ reader: StoredTensors)
+    throws(ConversionError) -> Output
+  {
+    let name = entry.name
+    if entry.dtype.safeTensorsRank != nil {
+      return Output(
+        description: .init(name: name, dtype: entry.dtype, shape: entry.shape),
+        bytes: { () throws(ConversionError) in try reader.tensor(name).storage })
+    }
+    return Output(
+      description: .init(name: name, dtype: .f32, shape: entry.shape),
+      bytes: { () throws(ConversionError) in .owned(MatrixBytes.bytes(try reader.floats(name))) })
+  }
+
+  private func layerOutputs(_ record: ContainerLayerRecord, _ reader: StoredTensors)
+    throws(ConversionError) -> [Output]
+  {
+    switch layout {
+    case .dense: try denseOutputs(record, reader)
+    case .experts: try expertOutputs(record, reader)
+    }
+  }
+
+  /// Original names and shapes, in expert order.
+  private func denseOutputs(_ record: ContainerLayerRecord, _ reader: StoredTensors)
+    throws(ConversionError) -> [Output]
+  {
+    var outputs: [Output] = []
+    for role in ContainerLayerRecord.Role.allCases {
+      guard role.isMatrix || role.isNeuronVector || role.isOutputBias,
+        let name = record.tensors[role]
+      else { continue }
+      let entry = try reader.entry(name)
+      guard let source = entry.declaration.source else {
+        throw .invalidInput(
+          "\(ErrorLocation(file: container.path, tensor: name)): the tensor records no source "
+            + "tensor, so its original name is unknown")
+      }
+      let n = record.intermediateSize
+      let d = record.hiddenSize
+      let transposeBack = role.isMatrix && source.transposed
+      let plain = try reader.isPlainSafeTensorsType(name)
+      let dtype = plain ? entry.dtype : .f32
+      let shape: Shape = role.isMatrix ? (transposeBack ? [d, n] : [n, d]) : entry.shape
+      outputs.append(
+        Output(
+          description: .init(name: source.name, dtype: dtype, shape: shape),
+          bytes: { () throws(ConversionError) in
+            if plain && !transposeBack { return try reader.tensor(name).storage }
+            if plain {
+              let stored = try reader.tensor(name)
+              return .owned(
+                stored.withUnsafeBytes { raw in
+                  MatrixBytes.transposed(raw, rows: n, columns: d, elementBytes: dtype.blockBytes)
+                })
+            }
+            let values = try reader.floats(name)
+            guard transposeBack else { return .owned(MatrixBytes.bytes(values)) }
+            return .owned(
+              values.withUnsafeBytes { raw in
+                MatrixBytes.transposed(raw, rows: n, columns: d, elementBytes: 4)
+              })
+          }))
+    }
+    return outputs
+  }
+
+  /// Stacked experts and the gate.
+  private func expertOutputs(_ record: ContainerLayerRecord, _ reader: StoredTensors)
+    throws(ConversionError) -> [Output]
+  {
+    let experts = record.expertCount
+    let n = record.intermediateSize
+    let d = record.hiddenSize
+    guard Set(record.expertSizes).count == 1, let size = record.expertSizes.first else {
+      throw .invalidInput(
+        "\(container.path): layer \(record.layer) has experts of sizes "
+          + "\(Set(record.expertSizes).sorted()), but stacked expert tensors need equal sizes "
+          + "(export with the dense layout)")
+    }
+    var outputs: [Output] = []
+    var keyName: String?
+    for role in ContainerLayerRecord.Role.allCases {
+      guard role.isMatrix || role.isNeuronVector || role.isOutputBias,
+        let name = record.tensors[role]
+      else { continue }
+      let entry = try reader.entry(name)
+      guard let source = entry.declaration.source else {
+        throw .invalidInput(
+          "\(ErrorLocation(file: container.path, tensor: name)): the tensor records no source tensor"
+        )
+      }
+      if role == keyRole(record) { keyName = source.name }
+      if role.isOutputBias {
+        let plain = try reader.isPlainSafeTensorsType(name)
+        outputs.append(
+          Output(
+            description: .init(
+              name: source.name, dtype: plain ? entry.dtype : .f32, shape: entry.shape),
+            bytes: { () throws(ConversionError) in
+              plain
+                ? try reader.tensor(name).storage
+                : .owned(MatrixBytes.bytes(try reader.floats(name)))
+            }))
+        continue
+      }
+      let plain = try reader.isPlainSafeTensorsType(name)
+      let dtype = plain ? entry.dtype : .f32
+      let stackedName = ExportNames.experts(source.name)
+      let isOutputSide = role == .w2 || role == .wd
+      let shape: Shape =
+        role.isMatrix
+        ? (isOutputSide ? [experts, d, size] : [experts, size, d]) : [experts, size]
+      outputs.append(
+        Output(
+          description: .init(name: stackedName, dtype: dtype, shape: shape),
+          bytes: { () throws(ConversionError) in
+            var raw: [UInt8]
+            if plain {
+              raw = try reader.bytes(name)
+            } else {
+              raw = MatrixBytes.bytes(try reader.floats(name))
+            }
+            guard isOutputSide else { return .owned(raw) }
+            return .owned(
+              raw.withUnsafeBytes { bytes in
+                MatrixBytes.transposedBlocks(
+                  bytes, experts: experts, size: size, columns: d, elementBytes: dtype.blockBytes)
+              })
+          }))
+      _ = n
+    }
+    let base = ExportNames.gate(keyName ?? "layers.\(record.layer).mlp.up.weight")
+    if let gate = record.tensors[.gate] {
+      outputs.append(
+        Output(
+          description: .init(name: base + ".weight", dtype: .f32, shape: [experts, d]),
+          bytes: { () throws(ConversionError) in try reader.tensor(gate).storage }))
+    }
+    if let bias = record.tensors[.gateBias] {
+      outputs.append(
+        Output(
+          description: .init(name: base + ".bias", dtype: .f32, shape: [experts]),
+          bytes: { () throws(ConversionError) in try reader.tensor(bias).storage }))
+    }
+    return outputs
+  }
+
+  /// The role whose source name places the gate: the key matrix.
+  private func keyRole(_ record: ContainerLayerRecord) -> ContainerLayerRecord.Role {
+    switch record.clustering.keys {
+    case .w1: .w1
+    case .gate: .wg
+    case .up: .wu
+    }
+  }
+}
+
+/// Names of the experts layout.
+enum ExportNames {
+  /// `a.b.proj.weight` → `a.b.experts.proj.weight`: `experts` before the module name.
+  static func experts(_ name: String) -> String {
+    var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count >= 2 else { return "experts." + name }
+    parts.insert("experts", at: parts.count - 2)
+    return parts.joined(separator: ".")
+  }
+
+  /// `a.b.proj.weight` → `a.b.gate`: the gate module beside the key matrix's module.
+  static func gate(_ keyName: String) -> String {
+    let parts = keyName.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count >= 2 else { return "gate" }
+    return (parts.dropLast(2) + ["gate"]).joined(separator: ".")
+  }
+}
+
+/// Folder creation for exports.
+enum FileSystemPaths {
+  /// Creates `path` (and its parents) when absent.
+  static func makeDirectory(_ path: String) throws(ConversionError) {
+    var isDirectory = false
+    if FileSystem.exists(path, isDirectory: &isDirectory) {
+      guard isDirectory else {
+        throw .invalidOptions(
+          "\(path): exists and is not a folder (safetensors export writes a folder)")
+      }
+      return
+    }
+    let parent = FileSystem.directory(of: path)
+    if parent != path && parent != "." && parent != "/" && !FileSystem.exists(parent) {
+      try makeDirectory(parent)
+    }
+    if mkdir(path, 0o755) != 0 && !FileSystem.exists(path) {
+      throw .io(FileError.fromErrno(path, "create the folder"))
+    }
+  }
+}

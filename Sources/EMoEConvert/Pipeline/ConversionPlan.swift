@@ -1,0 +1,381 @@
+import EMoECore
+import EMoEFormats
+import EMoEModel
+
+/// Everything a conversion will do, decided and checked before any work: which layers, E,
+/// top-k, how each tensor is stored, and the order of the container's tensors.
+///
+/// Building a plan raises every error a conversion can foresee, so nothing is written for an
+/// input that cannot be converted: an unknown model (listing its tensor-name shapes), a missing
+/// FFN tensor, shapes that disagree, n not divisible by E (unless uneven sizes are allowed),
+/// top-k outside 1...E, NaN or infinity in a key matrix, and options that do not fit the model.
+///
+/// Defaults follow the EMoE paper for the detected family (``EMoEModel/ConversionDefaults``):
+/// BERT-like and GPT-2 models get E = 16, top-k = 4 on the last two layers; LLaMA-like GLU
+/// models E = 64, top-k = E/4 on every second layer of the upper half. An `--experts` given
+/// without `--top-k` gets top-k = E/4 (at least 1).
+public struct ConversionPlan: Sendable {
+  /// One converted layer.
+  public struct Layer: Sendable {
+    /// The layer's FFN in the source.
+    public var ffn: LayerFFN
+    /// Which matrix's rows are the keys.
+    public var keyChoice: LayerFFN.KeyMatrix
+    /// The restarts the clustering runs.
+    public var restarts: Int
+    /// The container's record (clustering results are filled in while converting).
+    public var record: ContainerLayerRecord
+    /// The tensors the layer stores, in append order.
+    public var tensors: [PlannedTensor]
+
+    /// The model's index of the layer.
+    public var index: Int { ffn.layer }
+  }
+
+  /// One step of the streamed conversion, in the order tensors are appended.
+  public enum Step: Sendable {
+    /// Copy a source tensor unchanged.
+    case passthrough(TensorInfo)
+    /// Convert the layer at this position of ``layers``.
+    case layer(Int)
+  }
+
+  /// The path the user gave.
+  public let inputPath: String
+  /// The opened model.
+  public let source: any ModelSource
+  /// The source format as the container records it (`safetensors`, `safetensors_index`, `gguf`).
+  public let sourceFormat: String
+  /// The recognised architecture.
+  public let architecture: Architecture
+  /// The options as given.
+  public let options: ConversionOptions
+  /// E, the experts per layer.
+  public let experts: Int
+  /// Experts selected per token.
+  public let topK: Int
+  /// The layer selection applied (the user's or the paper's default).
+  public let layerSelection: LayerSelection
+  /// The converted layers, in the order they are processed (the order their tensors first
+  /// appear in the source).
+  public let layers: [Layer]
+  /// The streamed steps.
+  public let steps: [Step]
+  /// Every container tensor, in append order.
+  public let declarations: [ContainerTensorDeclaration]
+  /// The files the output depends on: the input, its shards and its `config.json`.
+  public let dependencies: [String]
+
+  /// Opens the model at `path` and plans its conversion.
+  ///
+  /// - Parameters:
+  ///   - scanKeys: whether to scan every key matrix for NaN and infinity now (one read of the
+  ///     key matrices) rather than while converting.
+  /// - Throws: ``ConversionError`` (see the type's summary).
+  public init(input path: String, options: ConversionOptions, scanKeys: Bool = true)
+    throws(ConversionError)
+  {
+    let (source, format) = try ModelInput.open(path)
+    try self.init(
+      source: source, format: format, inputPath: path, options: options, scanKeys: scanKeys)
+  }
+
+  /// Plans the conversion of an opened model.
+  ///
+  /// - Throws: ``ConversionError`` (see the type's summary).
+  public init(
+    source: any ModelSource, format: String, inputPath: String, options: ConversionOptions,
+    scanKeys: Bool = true
+  ) throws(ConversionError) {
+    try options.validate()
+    self.inputPath = inputPath
+    self.source = source
+    self.sourceFormat = format
+    self.options = options
+    do {
+      let pattern = try options.ffnPattern.map { spec throws(ModelError) in
+        try FFNPattern.parse(spec)
+      }
+      let architecture = try Architecture.detect(source, ffnPattern: pattern)
+      self.architecture = architecture
+      let defaults = ConversionDefaults.paper(for: architecture)
+      let experts = options.experts ?? defaults.experts
+      guard experts >= 1 else {
+        throw ConversionError.invalidOptions("--experts must be at least 1, not \(experts)")
+      }
+      self.experts = experts
+      topK = options.topK ?? (options.experts == nil ? defaults.topK : max(1, experts / 4))
+      layerSelection =
+        try options.layers.map { spec throws(ModelError) in
+          try LayerSelection.parse(spec)
+        } ?? defaults.layers
+      let indices = try layerSelection.resolve(layerCount: architecture.layerCount)
+      let ffns = try architecture.layers(indices, in: source)
+      try ExpertSettings(experts: experts, topK: topK, allowUneven: options.allowUneven)
+        .validate(ffns)
+      try Self.checkOptions(options, ffns: ffns)
+      if scanKeys {
+        for ffn in ffns {
+          if let row = try KeyReader.firstNonFiniteKey(of: ffn, choice: options.clusterOn) {
+            throw ModelError.nonFinite(
+              layer: ffn.layer, row: row,
+              location: ErrorLocation(
+                file: source.path, tensor: ffn.member(ffn.keyRole(options.clusterOn))?.info.name))
+          }
+        }
+      }
+      (layers, steps) = try Self.schedule(
+        ffns, source: source, options: options, experts: experts, topK: topK)
+    } catch {
+      throw .reading(error)
+    }
+    var declarations: [ContainerTensorDeclaration] = []
+    for step in steps {
+      switch step {
+      case .passthrough(let info):
+        declarations.append(.passthrough(info, compression: Self.compression(options)))
+      case .layer(let position):
+        declarations += layers[position].tensors.map(\.declaration)
+      }
+    }
+    self.declarations = declarations
+    dependencies = Self.dependencies(source: source, inputPath: inputPath)
+    try Self.checkNames(declarations, layers: layers, file: source.path)
+  }
+
+  /// The container plan for the given source-file descriptions (their SHA-256 is computed
+  /// while converting, as it reads every byte).
+  public func containerPlan(sourceFiles: [ContainerSourceFile], tool: ContainerTool)
+    -> ContainerPlan
+  {
+    ContainerPlan(
+      tool: tool, options: options.json,
+      source: ContainerSourceDescription(
+        format: sourceFormat, files: sourceFiles, metadata: source.metadata,
+        config: source.config),
+      layers: layers.map(\.record).sorted { $0.layer < $1.layer }, tensors: declarations)
+  }
+
+  /// The container tensors whose values differ from their source tensor's, with how.
+  public var changedTensors:
+    [(name: String, source: String, values: ContainerTensorSource.ValueChange)]
+  {
+    declarations.compactMap { declaration in
+      guard let source = declaration.source, source.values != .exact else { return nil }
+      return (declaration.name, source.name, source.values)
+    }
+  }
+
+  // MARK: Planning
+
+  static func compression(_ options: ConversionOptions) -> ContainerCompression {
+    options.compressionLevel.map { .zstd(level: $0) } ?? .none
+  }
+
+  /// Refuses options that do not fit the model's layers.
+  private static func checkOptions(_ options: ConversionOptions, ffns: [LayerFFN])
+    throws(ConversionError)
+  {
+    for ffn in ffns {
+      let keyName = ffn.member(ffn.keyRole(options.clusterOn))?.info.name
+      let location = ErrorLocation(file: ffn.source.path, tensor: keyName)
+      if options.clusterOn == .up && !ffn.isGLU {
+        throw .invalidOptions(
+          "\(location): --cluster-on up needs a gated (GLU) FFN; layer \(ffn.layer) is a plain "
+            + "FFN whose keys are the rows of W1")
+      }
+      if options.quantize == .q8_0 && ffn.hiddenSize % 32 != 0 {
+        throw .invalidOptions(
+          "\(location): --quantize q8_0 needs rows whose length is a multiple of 32; layer "
+            + "\(ffn.layer) has d = \(ffn.hiddenSize) (use --quantize int8)")
+      }
+      if options.gateBias && ffn.member(biasRole(of: ffn, options.clusterOn)) == nil {
+        throw .invalidOptions(
+          "\(location): --gate-bias averages the key bias over each expert, but layer "
+            + "\(ffn.layer) has no \(biasRole(of: ffn, options.clusterOn)) tensor")
+      }
+    }
+  }
+
+  /// The input-side bias belonging to the key matrix.
+  static func biasRole(of ffn: LayerFFN, _ choice: LayerFFN.KeyMatrix) -> FFNRole {
+    guard ffn.isGLU else { return .b1 }
+    return choice == .up ? .upBias : .gateBias
+  }
+
+  /// Orders the work as the source orders its tensors and plans every converted layer.
+  private static func schedule(
+    _ ffns: [LayerFFN], source: any ModelSource, options: ConversionOptions, experts: Int,
+    topK: Int
+  ) throws(ModelError) -> ([Layer], [Step]) {
+    var layerOfTensor: [String: Int] = [:]
+    for (position, ffn) in ffns.enumerated() {
+      for member in ffn.members { layerOfTensor[member.info.name] = position }
+    }
+    var order: [Int] = []
+    var positionInOrder: [Int: Int] = [:]
+    var steps: [Step] = []
+    for info in source.tensorInfos {
+      guard let position = layerOfTensor[info.name] else {
+        steps.append(.passthrough(info))
+        continue
+      }
+      if positionInOrder[position] == nil {
+        positionInOrder[position] = order.count
+        steps.append(.layer(order.count))
+        order.append(position)
+      }
+    }
+    let layers = order.map { position in
+      plan(ffns[position], options: options, experts: experts, topK: topK)
+    }
+    return (layers, steps)
+  }
+
+  /// Plans one layer's stored tensors and record.
+  static func plan(_ ffn: LayerFFN, options: ConversionOptions, experts: Int, topK: Int)
+    -> Layer
+  {
+    let n = ffn.intermediateSize
+    let d = ffn.hiddenSize
+    let prefix = "emoe.layers.\(ffn.layer)."
+    let compression = compression(options)
+    var tensors: [PlannedTensor] = []
+    var roles: [ContainerLayerRecord.Role: String] = [:]
+    func add(
+      _ role: ContainerLayerRecord.Role?, _ suffix: String, _ dtype: DType, _ shape: Shape,
+      _ content: PlannedTensor.Content, encoding: ContainerEncoding = .plain,
+      source: ContainerTensorSource? = nil
+    ) {
+      let name = prefix + suffix
+      if let role { roles[role] = name }
+      tensors.append(
+        PlannedTensor(
+          declaration: ContainerTensorDeclaration(
+            name: name, dtype: dtype, shape: shape, encoding: encoding, compression: compression,
+            source: source),
+          content: content))
+    }
+    add(.permutation, "permutation", n <= Int(Int32.max) ? .i32 : .i64, [n], .permutation)
+    add(.gate, "gate", .f32, [experts, d], .gate)
+    if options.gateBias { add(.gateBias, "gate_bias", .f32, [experts], .gateBias) }
+
+    for member in ffn.members {
+      let info = member.info
+      let role = containerRole(member.role)
+      if member.role.isWeight {
+        let sourceColumns = member.role.isInputSide == ffn.transposed
+        let move: PlannedTensor.MatrixMove =
+          sourceColumns ? (info.dtype.isQuantized ? .decodedColumns : .columns) : .rows
+        // Whole quantised rows stay as they are; --quantize applies to float values.
+        let keepsBlocks = move == .rows && info.dtype.isQuantized
+        let quantization = keepsBlocks ? .none : options.quantize
+        let storedDType: DType
+        let values: ContainerTensorSource.ValueChange
+        switch (quantization, move) {
+        case (.none, .decodedColumns):
+          storedDType = .f32
+          values = .lossless
+        case (.none, _):
+          storedDType = info.dtype
+          values = .exact
+        case (.int8, _):
+          storedDType = .i8
+          values = .lossy
+        case (.q8_0, _):
+          storedDType = .q8_0
+          values = .lossy
+        }
+        let source = ContainerTensorSource(
+          name: info.name, dtype: info.dtype, shape: info.shape, transposed: sourceColumns,
+          values: values)
+        let suffix = role.rawValue
+        if quantization == .int8 {
+          add(
+            role, suffix, .i8, [n, d], .matrix(member.role, move, quantization),
+            encoding: .int8Rows(scales: prefix + suffix + ".scale"), source: source)
+          add(nil, suffix + ".scale", .f32, [n], .scales(member.role))
+        } else {
+          add(
+            role, suffix, storedDType, [n, d], .matrix(member.role, move, quantization),
+            source: source)
+        }
+      } else if member.role.isInputSide {
+        let decode = info.dtype.isQuantized
+        add(
+          role, role.rawValue, decode ? .f32 : info.dtype, [n],
+          .neuronVector(member.role, decode: decode),
+          source: ContainerTensorSource(
+            name: info.name, dtype: info.dtype, shape: info.shape, transposed: false,
+            values: decode ? .lossless : .exact))
+      } else {
+        add(
+          role, role.rawValue, info.dtype, info.shape, .outputBias(member.role),
+          source: ContainerTensorSource(
+            name: info.name, dtype: info.dtype, shape: info.shape, transposed: false,
+            values: .exact))
+      }
+    }
+    let keySource: ContainerLayerRecord.KeySource =
+      ffn.isGLU ? (options.clusterOn == .up ? .up : .gate) : .w1
+    let restarts =
+      options.restarts
+      ?? BalancedKMeans.defaultRestarts(keys: n, dimension: d, experts: experts)
+    let record = ContainerLayerRecord(
+      layer: ffn.layer, family: ffn.isGLU ? .glu : .plain, activation: ffn.activation.rawValue,
+      transposedSource: ffn.transposed, hiddenSize: d, intermediateSize: n, expertCount: experts,
+      expertSizes: ContainerLayerRecord.balancedSizes(neurons: n, experts: experts), topK: topK,
+      clustering: .init(
+        method: "balanced_kmeans", keys: keySource, seed: options.seed, restarts: restarts,
+        iterations: 0, sse: 0),
+      tensors: roles)
+    return Layer(
+      ffn: ffn, keyChoice: options.clusterOn, restarts: restarts, record: record,
+      tensors: tensors)
+  }
+
+  /// The container role of an FFN role.
+  static func containerRole(_ role: FFNRole) -> ContainerLayerRecord.Role {
+    switch role {
+    case .w1: .w1
+    case .b1: .b1
+    case .w2: .w2
+    case .b2: .b2
+    case .gate: .wg
+    case .up: .wu
+    case .down: .wd
+    case .gateBias: .bg
+    case .upBias: .bu
+    case .downBias: .bd
+    }
+  }
+
+  /// Refuses a source whose tensor names collide with the names converted layers use.
+  private static func checkNames(
+    _ declarations: [ContainerTensorDeclaration], layers: [Layer], file: String
+  ) throws(ConversionError) {
+    var seen = Set<String>()
+    for declaration in declarations where !seen.insert(declaration.name).inserted {
+      throw .invalidInput(
+        "\(ErrorLocation(file: file, tensor: declaration.name)): the source has a tensor whose "
+          + "name the converted layers use (emoe.layers.N.*); rename it first")
+    }
+  }
+
+  /// The input path (when it is a file), every source file and the `config.json` read.
+  static func dependencies(source: any ModelSource, inputPath: String) -> [String] {
+    var result: [String] = []
+    var isDirectory = false
+    if FileSystem.exists(inputPath, isDirectory: &isDirectory), !isDirectory {
+      result.append(inputPath)
+    } else if let checkpoint = source as? SafeTensorsCheckpoint, let index = checkpoint.indexPath {
+      result.append(index)
+    }
+    for file in source.files where !result.contains(file) { result.append(file) }
+    if source.config != nil, let first = source.files.first {
+      let config = FileSystem.join(FileSystem.directory(of: first), "config.json")
+      if !result.contains(config) { result.append(config) }
+    }
+    return result
+  }
+}

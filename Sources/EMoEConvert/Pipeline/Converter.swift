@@ -1,0 +1,222 @@
+import Dispatch
+import EMoECore
+import EMoEFormats
+import EMoEModel
+import EMoENumerics
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Runs a ``ConversionPlan``: streams the model layer by layer into an `.emoe` container.
+///
+/// Passthrough tensors are copied straight from the mapped input and their pages released
+/// afterwards; each converted layer is read, clustered, permuted and written before the next
+/// is touched, so resident memory stays near one FFN layer plus the clustering's working set
+/// whatever the model's size. The container is written atomically: an error leaves no file.
+/// Output bytes depend only on the input and the recorded options, not on the thread count.
+public struct Converter: Sendable {
+  /// The plan to run.
+  public let plan: ConversionPlan
+  /// The tool recorded in the container.
+  public let tool: ContainerTool
+
+  /// Creates a converter for `plan`, recording `tool` as the writer.
+  public init(plan: ConversionPlan, tool: ContainerTool) {
+    self.plan = plan
+    self.tool = tool
+  }
+
+  /// Converts into a container at `output`.
+  ///
+  /// - Parameter progress: called as phases start and layers finish (on the calling thread).
+  /// - Returns: the summary of what was done.
+  /// - Throws: ``ConversionError``; no file is left at `output` on error.
+  public func run(output: String, progress: ((ConversionProgress) -> Void)? = nil)
+    throws(ConversionError) -> ConversionSummary
+  {
+    let started = ContinuousClock.now
+    func seconds() -> Double {
+      let elapsed = ContinuousClock.now - started
+      return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+    let layerCount = plan.layers.count
+    var layersDone = 0
+    func report(_ phase: ConversionProgress.Phase, layer: Int? = nil, within: Double = 0) {
+      guard let progress else { return }
+      let fraction =
+        layerCount == 0
+        ? (phase == .finishing ? 1 : 0)
+        : min(1, (Double(layersDone) + within) / Double(layerCount))
+      progress(
+        ConversionProgress(
+          phase: phase, layersDone: layersDone, layerCount: layerCount, layer: layer,
+          elapsed: seconds(), fraction: fraction))
+    }
+
+    try checkOutput(output)
+    let previousThreads = BLAS.threadCount
+    if let threads = plan.options.threads { BLAS.threadCount = threads }
+    defer { BLAS.threadCount = previousThreads }
+
+    report(.hashing)
+    let sourceFiles = try describeSources()
+    let writer: ContainerWriter
+    do {
+      writer = try ContainerWriter(
+        path: output, plan: plan.containerPlan(sourceFiles: sourceFiles, tool: tool))
+    } catch {
+      throw .container(error)
+    }
+    var layers: [ConversionSummary.Layer] = []
+    do throws(ConversionError) {
+      for step in plan.steps {
+        switch step {
+        case .passthrough(let info):
+          try copy(info, into: writer)
+        case .layer(let position):
+          let planned = plan.layers[position]
+          let conversion = LayerConversion(
+            layer: planned, options: plan.options, experts: plan.experts)
+          let summary = try conversion.run(into: writer) { phase in
+            let within: Double =
+              switch phase {
+              case .readingKeys: 0.02
+              case .clustering: 0.1
+              case .permuting, .writing: 0.8
+              default: 0
+              }
+            report(phase, layer: planned.index, within: within)
+          }
+          layers.append(summary)
+          layersDone += 1
+          report(.copying)
+        }
+      }
+      report(.finishing)
+      do {
+        try writer.commit()
+      } catch {
+        throw ConversionError.container(error)
+      }
+    } catch {
+      writer.abort()
+      throw error
+    }
+    let digest: String
+    do {
+      digest = try FileSystem.sha256(ofFile: output)
+    } catch {
+      throw .io(error)
+    }
+    layers.sort { $0.layer < $1.layer }
+    return ConversionSummary(
+      output: output, sha256: digest, input: plan.inputPath,
+      architecture: plan.architecture.summary, options: plan.options.json, layers: layers,
+      changedTensors: plan.changedTensors.map {
+        ConversionSummary.ChangedTensor(name: $0.name, source: $0.source, values: $0.values)
+      },
+      seconds: seconds(), peakResidentBytes: Self.peakResidentBytes(),
+      bytesIn: sourceFiles.reduce(0) { $0 + $1.size }, bytesOut: FileSystem.size(output) ?? 0)
+  }
+
+  /// Refuses an output that would overwrite one of the inputs.
+  private func checkOutput(_ output: String) throws(ConversionError) {
+    for file in plan.dependencies where Self.sameFile(file, output) {
+      throw .invalidOptions("\(output): the output would overwrite the input file \(file)")
+    }
+  }
+
+  /// Names, sizes and SHA-256 of the source files, shards hashed in parallel.
+  private func describeSources() throws(ConversionError) -> [ContainerSourceFile] {
+    let files = plan.source.files
+    let results = SourceHashes(count: files.count)
+    DispatchQueue.concurrentPerform(iterations: files.count) { index in
+      results.set(
+        index,
+        Result { () throws(FileError) in try ContainerSourceFile.describing(path: files[index]) })
+    }
+    var descriptions: [ContainerSourceFile] = []
+    for result in results.values {
+      switch result {
+      case .success(let description): descriptions.append(description)
+      case .failure(let error): throw .io(error)
+      case nil: throw .io(FileError(path: plan.source.path, operation: "hash", code: EIO))
+      }
+    }
+    return descriptions
+  }
+
+  /// Copies a passthrough tensor from the mapped source, then releases its pages.
+  private func copy(_ info: TensorInfo, into writer: ContainerWriter) throws(ConversionError) {
+    let tensor: Tensor
+    do {
+      tensor = try plan.source.tensor(named: info.name)
+    } catch {
+      throw .reading(error)
+    }
+    defer { KeyReader.release(tensor) }
+    do {
+      try writer.append(tensor)
+    } catch {
+      throw .container(error)
+    }
+  }
+
+  /// Whether two paths name the same existing file.
+  static func sameFile(_ a: String, _ b: String) -> Bool {
+    var first = stat()
+    var second = stat()
+    guard stat(a, &first) == 0, stat(b, &second) == 0 else { return false }
+    return first.st_dev == second.st_dev && first.st_ino == second.st_ino
+  }
+
+  /// The process's peak resident set size in bytes (`getrusage`; Linux reports KiB).
+  public static func peakResidentBytes() -> Int {
+    var usage = rusage()
+    #if os(Linux)
+      guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+      return Int(usage.ru_maxrss) * 1024
+    #else
+      guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+      return Int(usage.ru_maxrss)
+    #endif
+  }
+}
+
+/// Per-file hashing results filled in from several threads.
+private final class SourceHashes: @unchecked Sendable {
+  private var results: [Result<ContainerSourceFile, FileError>?]
+  private let lock = PThreadLock()
+
+  init(count: Int) { results = Array(repeating: nil, count: count) }
+
+  func set(_ index: Int, _ result: Result<ContainerSourceFile, FileError>) {
+    lock.locked { results[index] = result }
+  }
+
+  var values: [Result<ContainerSourceFile, FileError>?] { lock.locked { results } }
+}
+
+/// A pthread mutex (Foundation's NSLock is not imported here), kept at a stable address.
+private final class PThreadLock: @unchecked Sendable {
+  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+
+  init() {
+    mutex.initialize(to: pthread_mutex_t())
+    pthread_mutex_init(mutex, nil)
+  }
+
+  deinit {
+    pthread_mutex_destroy(mutex)
+    mutex.deallocate()
+  }
+
+  func locked<T>(_ body: () -> T) -> T {
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
+    return body()
+  }
+}

@@ -1,0 +1,168 @@
+import ArgumentParser
+import EMoEConvert
+import EMoECore
+import EMoEFormats
+import EMoEModel
+import Logging
+
+/// `emoe-pack convert IN OUT.emoe`: converts a dense model into an EMoE `.emoe` container.
+///
+/// Parsing and printing only; the pipeline is ``EMoEConvert/ConversionPlan`` and
+/// ``EMoEConvert/Converter``.
+struct ConvertCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "convert",
+    abstract: "Convert a dense transformer checkpoint into an EMoE .emoe container.",
+    discussion: """
+      IN is a .safetensors file, a sharded checkpoint (its model.safetensors.index.json or its \
+      folder) or a GGUF file; a config.json beside a safetensors input is read for the \
+      architecture and activation.
+
+      Defaults follow the EMoE paper for the detected family: BERT/RoBERTa/ViT/GPT-2 get \
+      E = 16, top-k = 4 on the last two layers; LLaMA/Mistral/Qwen and GGUF llama models get \
+      E = 64, top-k = E/4 on every second layer from the middle (from:L/2/every:2). When E does \
+      not divide n it is halved until it does. --experts without --top-k gives top-k = E/4.
+
+      --layers takes all, 10,11, 4-7, last:2, from:16/every:2, or a comma-separated mix. \
+      --compress alone uses zstd level 3; --compress=LEVEL sets the level.
+
+      Exit codes: 0 success; 1 I/O failure; 2 the model or the options do not fit (the message \
+      names the layer and tensor; no output is written); 64 usage error.
+      """)
+
+  @Argument(
+    help: "The dense model: .safetensors, a sharded checkpoint (index or folder), or .gguf.")
+  var input: String
+
+  @Argument(help: "The .emoe container to write.")
+  var output: String
+
+  @Option(help: "Experts per layer (default: the paper's for the model).")
+  var experts: Int?
+
+  @Option(name: .customLong("top-k"), help: "Experts selected per token (default: E/4).")
+  var topK: Int?
+
+  @Option(help: "Layers to convert, e.g. last:2, 10,11, from:16/every:2, all.")
+  var layers: String?
+
+  @Option(name: .customLong("cluster-on"), help: "GLU key matrix to cluster: gate or up.")
+  var clusterOn: String = "gate"
+
+  @Option(help: "Store expert matrices as none, int8 (per-row scales) or q8_0.")
+  var quantize: String = "none"
+
+  @Option(
+    name: .customLong("compress"),
+    help: ArgumentHelp(
+      "Compress every tensor with zstd (--compress or --compress=LEVEL).", valueName: "level"))
+  var compress: Int?
+
+  @Option(help: "Clustering seed.")
+  var seed: Int = 0
+
+  @Option(help: "OpenBLAS threads (the output does not depend on it).")
+  var threads: Int?
+
+  @Option(
+    name: .customLong("ffn-pattern"),
+    help: "FFN tensor names for an unknown model, e.g. gate=...{L}...,up=...,down=...")
+  var ffnPattern: String?
+
+  @Option(help: "Clustering restarts per layer (default: by layer size).")
+  var restarts: Int?
+
+  @Flag(name: .customLong("allow-uneven"), help: "Allow n not divisible by E (sizes differ by 1).")
+  var allowUneven = false
+
+  @Flag(name: .customLong("gate-bias"), help: "Store the mean of b1 per expert as a gate bias.")
+  var gateBias = false
+
+  @Option(help: "Write a Make dependency file: OUT.emoe: IN [shards...] [config.json].")
+  var depfile: String?
+
+  @Flag(help: "Print one JSON summary on stdout.")
+  var json = false
+
+  @OptionGroup var global: GlobalOptions
+
+  /// The options as the library takes them.
+  var options: ConversionOptions {
+    ConversionOptions(
+      experts: experts, topK: topK, layers: layers,
+      clusterOn: LayerFFN.KeyMatrix(rawValue: clusterOn) ?? .gate,
+      quantize: ExpertQuantization(rawValue: quantize) ?? .none, compressionLevel: compress,
+      seed: seed, threads: threads, ffnPattern: ffnPattern, restarts: restarts,
+      allowUneven: allowUneven, gateBias: gateBias)
+  }
+
+  func validate() throws {
+    guard LayerFFN.KeyMatrix(rawValue: clusterOn) != nil else {
+      throw ValidationError("--cluster-on must be gate or up, not '\(clusterOn)'")
+    }
+    guard ExpertQuantization(rawValue: quantize) != nil else {
+      throw ValidationError("--quantize must be none, int8 or q8_0, not '\(quantize)'")
+    }
+    if let layers {
+      do {
+        _ = try LayerSelection.parse(layers)
+      } catch {
+        throw ValidationError("\(error)")
+      }
+    }
+    do {
+      try options.validate()
+    } catch {
+      throw ValidationError("\(error)")
+    }
+  }
+
+  func run() async throws {
+    let logger = global.makeLogger()
+    try await CommandFailure.report {
+      let progress = ProgressLine()
+      do {
+        let plan = try ConversionPlan(input: input, options: options)
+        logger.info("\(plan.architecture.summary)")
+        logger.info(
+          "converting layers \(plan.layers.map(\.index).sorted()) into \(plan.experts) experts, top-\(plan.topK)"
+        )
+        let converter = Converter(
+          plan: plan, tool: ContainerTool(name: "emoe-pack", version: EMoEPackVersion.string))
+        let summary = try converter.run(output: output) { progress.update($0) }
+        progress.finish()
+        for layer in summary.layers {
+          logger.debug(
+            "layer \(layer.layer): \(layer.experts) experts, SSE \(layer.sse), \(layer.iterations) iterations, \(layer.seconds) s"
+          )
+        }
+        if let depfile {
+          try DependencyFile.write(to: depfile, target: output, prerequisites: plan.dependencies)
+        }
+        logger.info(
+          "wrote \(output) (\(summary.bytesOut) bytes) in \(ProgressLine.format(summary.seconds))")
+        if json { print(summary.json.prettySerialized()) }
+      } catch let error as ConversionError {
+        progress.finish()
+        CommandFailure.printError("\(error)")
+        throw error.isIOFailure ? ExitStatus.failure : ExitStatus.invalidInput
+      }
+    }
+  }
+
+  /// Rewrites a bare `--compress` (no `=LEVEL`) into `--compress=3`, so the option's value is
+  /// optional the way GNU tools make it: only `--compress=LEVEL` sets a level.
+  static func normalizingArguments(_ arguments: [String]) -> [String] {
+    var result: [String] = []
+    var afterTerminator = false
+    for argument in arguments {
+      if argument == "--" { afterTerminator = true }
+      if !afterTerminator && argument == "--compress" {
+        result.append("--compress=\(ConversionOptions.defaultCompressionLevel)")
+      } else {
+        result.append(argument)
+      }
+    }
+    return result
+  }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import EMoEConvert
+import EMoECore
+import EMoEFormats
+
+/// `emoe-pack export IN.emoe OUT --to safetensors|gguf`: writes a converted model back out in a
+/// format other tools load.
+struct ExportCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "export",
+    abstract: "Export an .emoe container as a Hugging Face safetensors folder or a llama.cpp GGUF.",
+    discussion: """
+      --to safetensors writes the folder OUT with model.safetensors (sharded above 5 GB) and a \
+      config.json carrying the EMoE settings (n_expert, topk, mode, select, split_start_layer, \
+      split_every_layer and an "emoe" object). Tensors keep their original names with each \
+      converted FFN permuted into expert order; --layout experts writes stacked expert tensors \
+      and gates instead. Quantised experts are dequantised to F32.
+
+      --to gguf (containers made from a llama GGUF) writes llama.cpp's MoE layout. With the \
+      default --top-k E it reproduces the dense model; with a smaller --top-k the router is the \
+      average-key gate (see docs/export.md for what llama.cpp computes then).
+
+      Exit codes: 0 success; 1 I/O failure; 2 the container cannot be exported as asked; \
+      64 usage error.
+      """)
+
+  @Argument(help: "The .emoe container.")
+  var input: String
+
+  @Argument(help: "The output: a folder for safetensors, a file for gguf.")
+  var output: String
+
+  @Option(name: .customLong("to"), help: "The output format: safetensors or gguf.")
+  var format: String
+
+  @Option(help: "safetensors only: dense (original names) or experts (stacked expert tensors).")
+  var layout: String = "dense"
+
+  @Option(
+    name: .customLong("top-k"),
+    help: "gguf only: experts llama.cpp selects per token (default: E, the dense-exact export).")
+  var topK: Int?
+
+  @OptionGroup var global: GlobalOptions
+
+  func validate() throws {
+    guard format == "safetensors" || format == "gguf" else {
+      throw ValidationError("--to must be safetensors or gguf, not '\(format)'")
+    }
+    guard let layout = SafeTensorsExport.Layout(rawValue: layout) else {
+      throw ValidationError("--layout must be dense or experts, not '\(self.layout)'")
+    }
+    if format == "gguf" && layout != .dense {
+      throw ValidationError("--layout applies to --to safetensors only")
+    }
+    if format == "safetensors" && topK != nil {
+      throw ValidationError("--top-k applies to --to gguf only")
+    }
+    if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
+  }
+
+  func run() async throws {
+    let logger = global.makeLogger()
+    try await CommandFailure.report {
+      do {
+        let container: ContainerFile
+        do throws(ContainerError) {
+          container = try ContainerFile(path: input)
+        } catch {
+          throw ConversionError.container(error)
+        }
+        if format == "safetensors" {
+          let export = SafeTensorsExport(
+            container: container, layout: SafeTensorsExport.Layout(rawValue: layout) ?? .dense)
+          let files = try export.write(to: output)
+          logger.info("wrote \(files.joined(separator: ", "))")
+        } else {
+          let unclustered = try GGUFExport(container: container, expertsUsed: topK).write(
+            to: output)
+          if !unclustered.isEmpty {
+            logger.info(
+              "layers \(unclustered) were not converted: split into experts of consecutive neurons")
+          }
+          logger.info("wrote \(output)")
+        }
+      } catch let error as ConversionError {
+        CommandFailure.printError("\(error)")
+        throw error.isIOFailure ? ExitStatus.failure : ExitStatus.invalidInput
+      }
+    }
+  }
+}
