@@ -3,14 +3,7 @@ import Foundation
 /// Runs the built `emoe-pack` executable the way a user does, for end-to-end tests.
 public enum CommandRunner {
   /// The result of one run.
-  public struct Output: Sendable {
-    /// The exit status.
-    public var status: Int32
-    /// Everything written to stdout.
-    public var stdout: String
-    /// Everything written to stderr.
-    public var stderr: String
-  }
+  public typealias Output = ChildProcess.Output
 
   /// The `emoe-pack` binary beside the test bundle in the build products folder.
   public static var executable: String {
@@ -27,28 +20,6 @@ public enum CommandRunner {
   public static func run(_ arguments: [String], environment: [String: String]? = nil) throws
     -> Output
   {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let group = DispatchGroup()
-    nonisolated(unsafe) var errData = Data()
-    group.enter()
-    DispatchQueue.global().async {
-      errData = err.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return Output(
-      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-      stderr: String(decoding: errData, as: UTF8.self))
+    try ChildProcess.run(executable, arguments, environment: environment)
   }
 }

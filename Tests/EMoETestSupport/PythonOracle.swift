@@ -3,14 +3,7 @@ import Foundation
 /// Runs Python scripts that use numpy, safetensors and gguf as independent oracles.
 public enum PythonOracle {
   /// The result of one script run.
-  public struct Output: Sendable {
-    /// The exit status.
-    public var status: Int32
-    /// Everything written to stdout.
-    public var stdout: String
-    /// Everything written to stderr.
-    public var stderr: String
-  }
+  public typealias Output = ChildProcess.Output
 
   /// Whether `python3` can import every module in `modules`.
   public static func canImport(_ modules: [String]) -> Bool {
@@ -30,28 +23,7 @@ public enum PythonOracle {
 
   /// Runs `script` with `python3 -c`, passing `arguments` as `sys.argv[1...]`.
   public static func run(_ script: String, arguments: [String] = []) throws -> Output {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Drain stderr on another thread so neither pipe can fill up and block the child.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var errData = Data()
-    group.enter()
-    DispatchQueue.global().async {
-      errData = err.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return Output(
-      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-      stderr: String(decoding: errData, as: UTF8.self))
+    try ChildProcess.run("/usr/bin/env", ["python3", "-c", script] + arguments)
   }
 
   /// Runs `script` and returns its stdout, throwing with its stderr when it fails.
