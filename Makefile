@@ -17,7 +17,7 @@ demo: build
 	@mkdir -p $(DEMO_DIR)
 	$(BIN) convert Fixtures/models/llama-tiny $(DEMO_DIR)/llama-tiny.emoe
 	$(BIN) inspect $(DEMO_DIR)/llama-tiny.emoe
-	$(BIN) verify $(DEMO_DIR)/llama-tiny.emoe
+	$(BIN) verify $(DEMO_DIR)/llama-tiny.emoe --source Fixtures/models/llama-tiny
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
