@@ -5,7 +5,12 @@ TEST_FLAGS = -c release -Xswiftc -enable-testing
 DEMO_DIR = .cache/demo
 BIN = .build/release/emoe-pack
 
-.PHONY: setup build demo test lint format bench fixtures clean
+# The in-process determinism tests, run again under each x86-64 kernel OpenBLAS may pick
+# (KernelDeterminismTests covers the binary itself across kernels).
+DETERMINISM_TESTS = ExpertFFNTests/deterministic|BalancedKMeansTests/determinism|ConvertFixtureTests/deterministic
+OPENBLAS_KERNELS = Haswell Zen SkylakeX Prescott
+
+.PHONY: setup build demo test test-kernels lint format bench fixtures clean
 
 setup:
 	scripts/setup.sh
@@ -28,7 +33,15 @@ format:
 test: setup lint
 	python3 Fixtures/scripts/check_fixtures.py
 	EMOE_REQUIRE_ORACLES=1 $(SWIFT) build $(TEST_FLAGS) --build-tests
+	$(MAKE) --no-print-directory test-kernels
 	EMOE_REQUIRE_ORACLES=1 $(SWIFT) test $(TEST_FLAGS) --skip-build
+
+test-kernels:
+	@for kernel in $(OPENBLAS_KERNELS); do \
+	  echo "determinism tests under OPENBLAS_CORETYPE=$$kernel" >&2; \
+	  OPENBLAS_CORETYPE=$$kernel EMOE_REQUIRE_ORACLES=1 \
+	    $(SWIFT) test $(TEST_FLAGS) --skip-build --filter '$(DETERMINISM_TESTS)' || exit 1; \
+	done
 
 bench: build
 	$(SWIFT) build $(RELEASE_FLAGS) --product emoe-bench

@@ -61,7 +61,7 @@ struct ConvertCommand: AsyncParsableCommand {
   @Option(help: "Clustering seed.")
   var seed: Int = 0
 
-  @Option(help: "OpenBLAS threads (the output does not depend on it).")
+  @Option(help: "Threads for matrix products (the output does not depend on it).")
   var threads: Int?
 
   @Option(

@@ -178,7 +178,8 @@ struct ExpertFFNTests {
     let single = try Self.output(runner, x, tokens: tokens, path: path)
     BLAS.threadCount = max(2, saved)
     let multiple = try Self.output(runner, x, tokens: tokens, path: path)
-    #expect(single.map(\.bitPattern) == multiple.map(\.bitPattern))
+    let difference = BitDifference.between(single, multiple)
+    #expect(difference == nil, "\(difference.map(String.init(describing:)) ?? "")")
   }
 
   @Test("inputs that do not fit are rejected with a readable error")
