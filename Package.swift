@@ -11,6 +11,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
     // C libraries: one system-library shim each, wrapped once in Swift.
@@ -23,7 +24,9 @@ let package = Package(
       name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"]), .brew(["json-c"])]),
 
     // Libraries, lowest layer first.
-    .target(name: "EMoECore", dependencies: ["CJSONC"]),
+    .target(
+      name: "EMoECore",
+      dependencies: ["CJSONC", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "EMoEFormats", dependencies: ["EMoECore", "CZstd"]),
     .target(
       name: "EMoENumerics",

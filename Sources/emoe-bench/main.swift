@@ -11,7 +11,8 @@ case "gguf-codecs": try GGUFCodecsBench.run(rest)
 case "container": try ContainerBench.run(rest)
 case "clustering": try ClusteringBench.run(rest)
 case "runner": try RunnerBench.run(rest)
+case "hash": try HashBench.run(rest)
 default:
   print(
-    "usage: emoe-bench safetensors-read|gguf-codecs|container|clustering|runner [arguments]")
+    "usage: emoe-bench safetensors-read|gguf-codecs|container|clustering|runner|hash [arguments]")
 }
