@@ -11,8 +11,8 @@ import EMoECore
 /// together so that no failure leaves a state a later run calls up to date.
 ///
 /// The container is the job's commit record (``JobFreshness`` trusts the exports only when the
-/// container's provenance matches), so publishing removes the old container first, renames the
-/// exports into place, and renames the new container last: a failure or a crash in between
+/// container's provenance matches), so publishing a job with exports removes the old container
+/// first, renames the exports into place, and renames the new container last: a failure or a crash in between
 /// leaves no container, and the next run converts the job again instead of keeping exports
 /// that another manifest wrote.
 struct JobCommit {
@@ -46,10 +46,14 @@ struct JobCommit {
       throw BatchJobError("\(error)")
     }
     let containerMode = OutputSafety.preservedMode(of: container.final)
-    if unlink(container.final) != 0 && errno != ENOENT {
-      throw BatchJobError("\(FileError.fromErrno(container.final, "remove the old container"))")
+    // Without exports the final rename replaces the old container atomically; with them the
+    // old record must go before any export changes.
+    if !files.isEmpty {
+      if unlink(container.final) != 0 && errno != ENOENT {
+        throw BatchJobError("\(FileError.fromErrno(container.final, "remove the old container"))")
+      }
+      Self.syncFolder(of: container.final)
     }
-    Self.syncFolder(of: container.final)
     var synced = Set<String>()
     for file in files {
       try BatchRunner.makeFolders(FileSystem.directory(of: file.final))
