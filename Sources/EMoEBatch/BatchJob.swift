@@ -42,4 +42,13 @@ public struct BatchJob: Sendable {
 
   /// Every file the job writes: the container, its exports and its dependency file.
   public var outputs: [String] { [output] + exports.map(\.output) + (depfile.map { [$0] } ?? []) }
+
+  /// Every output with its manifest key, and whether it is a folder (a safetensors export).
+  var namedOutputs: [(path: String, key: String, isFolder: Bool)] {
+    [(output, "\(keyPath).output", false)]
+      + exports.enumerated().map {
+        ($1.output, "\(keyPath).export[\($0)].output", $1.format == .safetensors)
+      }
+      + (depfile.map { [($0, "\(keyPath).depfile", false)] } ?? [])
+  }
 }

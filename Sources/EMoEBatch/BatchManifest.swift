@@ -68,6 +68,19 @@ public struct BatchManifest: Sendable {
 }
 
 extension BatchManifestError {
+  /// The error for two claims on one file, at the output's key path (the conflict's label).
+  static func conflict(_ conflict: PathConflict, path: String, map: JSONTextMap)
+    -> BatchManifestError
+  {
+    let spelled = conflict.otherPath == conflict.path ? "" : " (\(conflict.otherPath))"
+    let reason =
+      conflict.otherReads
+      ? "output path \(conflict.path) would overwrite a file read by \(conflict.otherLabel)"
+        + spelled
+      : "duplicate output path \(conflict.path) (also written by \(conflict.otherLabel))"
+    return at(conflict.label, reason, path: path, map: map)
+  }
+
   /// An error at the key path `key` of the manifest at `path`, located through `map`.
   static func at(_ key: String, _ reason: String, path: String, map: JSONTextMap)
     -> BatchManifestError
@@ -272,32 +285,23 @@ private struct Parser {
     return exports
   }
 
-  /// Refuses two writers of one path, an output that is some job's input, and an output that is
-  /// an existing folder.
+  /// Refuses two writers of one file, an output that is some job's input, and an output that
+  /// is an existing folder (a safetensors export: an existing file).
+  ///
+  /// Paths are compared by what they resolve to (``EMoECore/PathClaims``). ``BatchManifest/checkPlans()`` repeats the identity
+  /// check with every file each job reads.
   private func checkOutputs(_ jobs: [BatchJob]) throws(BatchManifestError) {
-    var inputs: [String: String] = [:]
-    for job in jobs { inputs[PathIdentity.canonical(job.input)] = "jobs[\(job.index)].input" }
-    var writers: [String: String] = [:]
+    var claims = PathClaims()
+    do throws(PathConflict) {
+      for job in jobs { try claims.read(job.input, as: "\(job.keyPath).input") }
+      for job in jobs {
+        for output in job.namedOutputs { try claims.write(output.path, as: output.key) }
+      }
+    } catch {
+      throw BatchManifestError.conflict(error, path: path, map: map)
+    }
     for job in jobs {
-      var named: [(String, String, Bool)] = [(job.output, "jobs[\(job.index)].output", false)]
-      for (index, export) in job.exports.enumerated() {
-        named.append(
-          (
-            export.output, "jobs[\(job.index)].export[\(index)].output",
-            export.format == .safetensors
-          ))
-      }
-      if let depfile = job.depfile {
-        named.append((depfile, "jobs[\(job.index)].depfile", false))
-      }
-      for (path, key, isFolder) in named {
-        let identity = PathIdentity.canonical(path)
-        if let first = writers[identity] {
-          throw error(key, "duplicate output path \(path) (also written by \(first))")
-        }
-        if let input = inputs[identity] {
-          throw error(key, "output path \(path) is the input of \(input)")
-        }
+      for (path, key, isFolder) in job.namedOutputs {
         var isDirectory = false
         if FileSystem.exists(path, isDirectory: &isDirectory), isDirectory != isFolder {
           throw error(
@@ -306,7 +310,6 @@ private struct Parser {
               ? "output path \(path) is an existing file (a safetensors export writes a folder)"
               : "output path \(path) is an existing folder")
         }
-        writers[identity] = key
       }
     }
   }

@@ -10,10 +10,13 @@ import Synchronization
 ///
 /// A job writes its container under a hidden staging name beside the output
 /// (`.NAME.batch-PID-N.partial`, registered with ``EMoECore/TemporaryFiles`` so a signal removes
-/// it), verifies it when asked, writes its exports from it, and only then renames it into
-/// place. The container is therefore the job's commit record: when it exists with matching
-/// provenance, its exports were written from it and it passed verification; a batch killed at
-/// any point leaves finished jobs' outputs valid and unfinished ones absent or as they were.
+/// it), verifies it when asked, writes its exports from it under hidden staging names too, and
+/// only then publishes them together (``JobCommit``): the old container is removed, the exports
+/// are renamed into place, and the new container is renamed last. The container is therefore
+/// the job's commit record: when it exists with matching provenance, its exports were written
+/// from it and it passed verification; a batch that fails or is killed at any point leaves
+/// finished jobs' outputs valid and unfinished ones absent, as they were, or without a
+/// container (so the next run converts them again).
 ///
 /// The bytes of every output depend only on the job (the converter's output does not depend
 /// on the thread count), and results come back in manifest order, so nothing but timing depends
@@ -155,10 +158,8 @@ public final class BatchRunner: Sendable {
 
     let staging = Self.stagingPath(for: job)
     TemporaryFiles.track(staging)
-    defer {
-      unlink(staging)
-      TemporaryFiles.forget(staging)
-    }
+    var commit = JobCommit(container: .init(staged: staging, final: job.output))
+    defer { commit.discard() }
     do throws(BatchJobError) {
       try Self.makeFolders(FileSystem.directory(of: job.output))
       let (plan, summary) = try wrap { () throws(ConversionError) in
@@ -167,17 +168,39 @@ public final class BatchRunner: Sendable {
       if job.verify, let failure = JobActions.verify(staging) {
         throw BatchJobError(failure)
       }
-      for export in job.exports {
-        try wrap { () throws(ConversionError) in try JobActions.export(export, from: staging) }
+      for (index, export) in job.exports.enumerated() {
+        let target = Self.stagingPath(for: export.output, job: job, export: index)
+        try Self.makeFolders(FileSystem.directory(of: export.output))
+        if export.format == .safetensors {
+          TemporaryFiles.track(target)
+          commit.folders.append(.init(staged: target, final: export.output))
+        }
+        // Each file is tracked (and recorded for the commit) before it is written, so a signal
+        // or a failure midway removes it.
+        _ = try wrap { () throws(ConversionError) in
+          try JobActions.export(export, from: staging, to: target) { file in
+            TemporaryFiles.track(file)
+            let final =
+              export.format == .safetensors
+              ? FileSystem.join(export.output, FileSystem.basename(of: file)) : export.output
+            commit.files.append(.init(staged: file, final: final))
+          }
+        }
       }
-      try Self.publish(staging, as: job.output)
+      try commit.publish()
       try wrap { () throws(ConversionError) in
         try JobActions.writeDependencyFile(job, prerequisites: plan.dependencies)
       }
       return result(.converted, reason, bytes: summary.bytesOut, sha256: summary.sha256)
     } catch {
-      // Messages name the file the user knows, not the staging name.
-      let message = error.description.replacingOccurrences(of: staging, with: job.output)
+      // Messages name the files the user knows, not the staging names.
+      var message = error.description.replacingOccurrences(of: staging, with: job.output)
+      for folder in commit.folders {
+        message = message.replacingOccurrences(of: folder.staged, with: folder.final)
+      }
+      for file in commit.files {
+        message = message.replacingOccurrences(of: file.staged, with: file.final)
+      }
       return result(.failed, reason, error: message)
     }
   }
@@ -196,6 +219,15 @@ public final class BatchRunner: Sendable {
     let folder = FileSystem.directory(of: job.output)
     let name = FileSystem.basename(of: job.output)
     return FileSystem.join(folder, ".\(name).batch-\(getpid())-\(job.index).partial")
+  }
+
+  /// The hidden file (GGUF) or folder (safetensors) export `index` of `job` is staged in,
+  /// beside `output`.
+  static func stagingPath(for output: String, job: BatchJob, export index: Int) -> String {
+    let folder = FileSystem.directory(of: output)
+    let name = FileSystem.basename(of: output)
+    return FileSystem.join(
+      folder, ".\(name).batch-\(getpid())-\(job.index)-\(index).partial")
   }
 
   /// Renames the finished staging file over `output` and syncs the folder so the rename lasts.

@@ -38,8 +38,16 @@ enum JobActions {
     return "integrity check failed: " + failed.joined(separator: "; ")
   }
 
-  /// Writes `export` from the container at `container` (`emoe-pack export`).
-  static func export(_ export: BatchExport, from container: String) throws(ConversionError) {
+  /// Writes `export` from the container at `container` (`emoe-pack export`) to `target`
+  /// instead of the export's own path: the hidden staging file or folder of a batch job.
+  ///
+  /// - Parameter staged: called with each file's path before it is written, so the caller can
+  ///   track it for removal on a signal.
+  /// - Returns: the files written.
+  static func export(
+    _ export: BatchExport, from container: String, to target: String,
+    staged: (String) -> Void = { _ in }
+  ) throws(ConversionError) -> [String] {
     let file: ContainerFile
     do {
       file = try ContainerFile(path: container)
@@ -48,9 +56,13 @@ enum JobActions {
     }
     switch export.format {
     case .safetensors:
-      try SafeTensorsExport(container: file, layout: export.layout).write(to: export.output)
+      let exporter = SafeTensorsExport(container: file, layout: export.layout)
+      for name in try exporter.fileNames() { staged(FileSystem.join(target, name)) }
+      return try exporter.write(to: target)
     case .gguf:
-      _ = try GGUFExport(container: file, expertsUsed: export.topK).write(to: export.output)
+      staged(target)
+      _ = try GGUFExport(container: file, expertsUsed: export.topK).write(to: target)
+      return [target]
     }
   }
 
@@ -59,7 +71,7 @@ enum JobActions {
     throws(ConversionError)
   {
     guard let depfile = job.depfile else { return }
-    let text = DependencyFile.text(target: job.output, prerequisites: prerequisites)
+    let text = try DependencyFile.text(target: job.output, prerequisites: prerequisites)
     if let existing = try? MappedFile(path: depfile),
       Array(existing.bytes) == Array(text.utf8)
     {

@@ -10,6 +10,11 @@
 /// An interrupted or abandoned write never leaves a file at the destination: the temporary file
 /// is removed by ``abort()``, by `deinit`, and by ``TemporaryFiles/removeAll()`` from a signal
 /// handler. Writes are buffered, so many small writes cost little.
+///
+/// Only regular files are written: an existing destination that is a device node, FIFO,
+/// socket, folder or symbolic link, or that is write-protected, is refused (``OutputSafety``),
+/// when the writer is made and again just before the rename. A new file gets mode `0666` less
+/// the umask, as any created file does; a replaced file keeps its permission bits.
 public final class AtomicFileWriter {
   /// The final path of the file.
   public let destination: String
@@ -31,16 +36,37 @@ public final class AtomicFileWriter {
   public init(destination: String, bufferCapacity: Int = 1 << 20) throws(FileError) {
     self.destination = destination
     self.bufferCapacity = bufferCapacity
+    do throws(OutputRefusal) {
+      try OutputSafety.checkReplaceable(destination)
+    } catch {
+      throw .refused(error)
+    }
     let directory = FileSystem.directory(of: destination)
     let base = destination.split(separator: "/").last.map(String.init) ?? "output"
-    var template = Array("\(directory)/.\(base).tmp-XXXXXX".utf8CString)
-    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-    guard fd >= 0 else { throw .fromErrno(destination, "create a temporary file") }
+    let (fd, path) = try Self.createTemporary(directory: directory, base: base, for: destination)
     descriptor = fd
-    temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-    fchmod(fd, 0o644)
+    temporaryPath = path
+    if let mode = OutputSafety.preservedMode(of: destination) { fchmod(fd, mode) }
     TemporaryFiles.register(temporaryPath)
     buffer.reserveCapacity(bufferCapacity)
+  }
+
+  /// Creates `directory/.base.tmp-XXXXXX` with `O_EXCL` and mode `0666`, so the kernel applies
+  /// the umask (and a folder's default ACL) exactly as for any new file; `mkstemp` would make
+  /// it `0600`.
+  private static func createTemporary(directory: String, base: String, for destination: String)
+    throws(FileError) -> (Int32, String)
+  {
+    let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<100 {
+      let suffix = String((0..<6).map { _ in letters[Int(generator.next() % 62)] })
+      let path = "\(directory)/.\(base).tmp-\(suffix)"
+      let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+      if fd >= 0 { return (fd, path) }
+      if errno != EEXIST { break }
+    }
+    throw .fromErrno(destination, "create a temporary file")
   }
 
   deinit {
@@ -117,6 +143,13 @@ public final class AtomicFileWriter {
       let error = FileError.fromErrno(destination, "fsync")
       discard()
       throw error
+    }
+    do throws(OutputRefusal) {
+      // Checked again: the destination may have been replaced since the writer was made.
+      try OutputSafety.checkReplaceable(destination)
+    } catch {
+      discard()
+      throw .refused(error)
     }
     close(descriptor)
     finished = true

@@ -12,6 +12,10 @@ public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
   public var operation: String
   /// The `errno` value reported by the system.
   public var code: Int32
+  /// Set when nothing failed but the file was refused.
+  ///
+  /// An output that is not a regular file or is write-protected (see ``OutputSafety``). Commands report it with exit code 2.
+  public var refusal: OutputRefusal?
 
   /// Creates an error for `operation` on `path` with the system error `code`.
   public init(path: String, operation: String, code: Int32) {
@@ -25,8 +29,16 @@ public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
     FileError(path: path, operation: operation, code: errno)
   }
 
+  /// An error for an output refused by ``OutputSafety``.
+  public static func refused(_ refusal: OutputRefusal) -> FileError {
+    var error = FileError(path: refusal.path, operation: "replace it", code: EEXIST)
+    error.refusal = refusal
+    return error
+  }
+
   /// A readable message such as `model.safetensors: cannot open: No such file or directory`.
   public var description: String {
-    "\(path): cannot \(operation): \(String(cString: strerror(code)))"
+    if let refusal { return refusal.description }
+    return "\(path): cannot \(operation): \(String(cString: strerror(code)))"
   }
 }

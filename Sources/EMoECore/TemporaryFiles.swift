@@ -50,10 +50,14 @@ public enum TemporaryFiles {
     }
   }
 
-  /// Unlinks every registered temporary file; safe to call from a signal handler.
+  /// Unlinks every registered temporary file, then removes the registered staging folders
+  /// (emptied by the first pass); safe to call from a signal handler.
   public static func removeAll() {
     for slot in 0..<capacity where used[slot] {
-      unlink(table + slot * pathLength)
+      if unlink(table + slot * pathLength) == 0 || errno == ENOENT { used[slot] = false }
+    }
+    for slot in 0..<capacity where used[slot] {
+      rmdir(table + slot * pathLength)
       used[slot] = false
     }
   }

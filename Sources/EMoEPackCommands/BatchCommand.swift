@@ -22,9 +22,15 @@ struct BatchCommand: AsyncParsableCommand {
 
       A job is skipped when its output exists and records this emoe-pack version, the same \
       options and the same input (file sizes, then SHA-256 of every input file, and \
-      config.json); --force runs it anyway. Each output is written under a hidden name and \
-      renamed into place once converted, verified and exported, so Ctrl-C or SIGTERM leaves \
-      finished outputs valid, removes temporary files, and a rerun does only what is left.
+      config.json); --force runs it anyway. A job's container and exports are written under \
+      hidden names and published together (container last) once converted, verified and \
+      exported, so a failure, Ctrl-C or SIGTERM leaves finished outputs valid, removes \
+      temporary files, and a rerun does only what is left.
+
+      Before any job runs, every output of every job is compared with every input and output \
+      (links, '..' and hard links resolved, export folders included); an output that is not a \
+      regular writable file, an export folder holding a checkpoint emoe-pack did not write, or \
+      a depfile path Make cannot read is refused (exit 2). --force does not override this.
 
       --jobs N runs N jobs at once, each with max(1, cores / N) threads (OpenBLAS too); the \
       outputs are the same whatever N.

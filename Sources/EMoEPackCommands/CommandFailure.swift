@@ -4,7 +4,8 @@ import EMoECore
 /// Prints an error as one line on stderr and maps it to a documented exit code.
 enum CommandFailure {
   /// Runs `body`, turning any thrown error into `Error: <message>` on stderr and an exit code:
-  /// ``ExitStatus/failure`` for I/O errors, ``ExitStatus/invalidInput`` otherwise.
+  /// ``ExitStatus/failure`` for I/O errors, ``ExitStatus/invalidInput`` otherwise (a refused
+  /// output path, ``EMoECore/OutputRefusal``, included).
   static func report<T>(_ body: () async throws -> T) async throws -> T {
     do {
       return try await body()
@@ -14,7 +15,7 @@ enum CommandFailure {
       throw error
     } catch let error as FileError {
       printError("\(error)")
-      throw ExitStatus.failure
+      throw error.refusal == nil ? ExitStatus.failure : ExitStatus.invalidInput
     } catch {
       printError("\(error)")
       throw ExitStatus.invalidInput

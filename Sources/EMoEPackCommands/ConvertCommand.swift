@@ -26,8 +26,13 @@ struct ConvertCommand: AsyncParsableCommand {
       --layers takes all, 10,11, 4-7, last:2, from:16/every:2, or a comma-separated mix. \
       --compress alone uses zstd level 3; --compress=LEVEL sets the level.
 
-      Exit codes: 0 success; 1 I/O failure; 2 the model or the options do not fit (the message \
-      names the layer and tensor; no output is written); 64 usage error.
+      OUT and --depfile must be new paths or regular writable files, and none may be, or \
+      resolve to, an input file (shard, index, config.json) or each other; the depfile's paths \
+      are escaped for Make, and a path Make cannot read (newline, ';', '=', ...) is refused.
+
+      Exit codes: 0 success; 1 I/O failure; 2 the model or the options do not fit, or an output \
+      path is refused (the message names the layer and tensor, or the path; no output is \
+      written); 64 usage error.
       """)
 
   @Argument(
@@ -123,6 +128,13 @@ struct ConvertCommand: AsyncParsableCommand {
       let progress = ProgressLine()
       do {
         let plan = try ConversionPlan(input: input, options: options)
+        try OutputSafety.check(
+          inputs: plan.dependencies.map { ($0, "the input \($0)") },
+          outputs: [(output, "the output")] + (depfile.map { [($0, "--depfile")] } ?? []))
+        if depfile != nil {
+          // Checked now so that a path Make cannot read fails before the conversion.
+          _ = try DependencyFile.text(target: output, prerequisites: plan.dependencies)
+        }
         logger.info("\(plan.architecture.summary)")
         logger.info(
           "converting layers \(plan.layers.map(\.index).sorted()) into \(plan.experts) experts, top-\(plan.topK)"

@@ -20,8 +20,13 @@ struct ExportCommand: AsyncParsableCommand {
       default --top-k E it reproduces the dense model; with a smaller --top-k the router is the \
       average-key gate (see docs/export.md for what llama.cpp computes then).
 
-      Exit codes: 0 success; 1 I/O failure; 2 the container cannot be exported as asked; \
-      64 usage error.
+      Nothing is written over the container, over the source it was converted from, or over \
+      a file that is not a regular writable file; a safetensors export goes into a new or empty \
+      folder or the folder of an earlier export that holds no checkpoint file this export \
+      would not write (a stale index or shard), never into a source checkpoint folder.
+
+      Exit codes: 0 success; 1 I/O failure; 2 the container cannot be exported as asked, or \
+      the output is refused; 64 usage error.
       """)
 
   @Argument(help: "The .emoe container.")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EMoEConvert
 import EMoECore
 import EMoERunner
 import Logging
@@ -25,8 +26,10 @@ struct RunCommand: AsyncParsableCommand {
       logits [T, V]. A container's model is its passthrough tensors with every converted \
       layer's FFN replaced by its EMoE FFN at --top-k. See docs/verify.md.
 
-      The output file is written atomically. Exit codes: 0 success; 1 I/O failure; 2 an input \
-      or option does not fit the model; 64 usage error.
+      The output file is written atomically. It must be a new path or a regular writable file, \
+      and neither MODEL (or a file of a dense checkpoint) nor --inputs. Exit codes: 0 success; \
+      1 I/O failure; 2 an input or option does not fit the model, or --out is refused; 64 \
+      usage error.
       """)
 
   @Argument(help: "The .emoe container, or with --dense a source checkpoint.")
@@ -65,6 +68,12 @@ struct RunCommand: AsyncParsableCommand {
       let request = EvaluationRequest(
         model: model, inputs: inputs, dense: dense, layer: layer, topK: topK,
         wholeModel: wholeModel)
+      // A dense source that cannot be opened is reported by the evaluation itself.
+      let sourceFiles = dense ? (try? ModelInput.dependencies(of: model)) ?? [] : []
+      try OutputSafety.check(
+        inputs: ([model] + sourceFiles).map { ($0, "the model \($0)") }
+          + [(inputs, "the inputs \(inputs)")],
+        outputs: [(out, "--out")])
       do {
         let result = try Evaluator.evaluate(request)
         try Evaluator.write(result, to: out)

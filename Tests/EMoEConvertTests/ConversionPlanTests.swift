@@ -194,7 +194,7 @@ struct ConversionPlanTests {
 
   @Test("the depfile escapes spaces, # and $ as Make reads them")
   func depfile() throws {
-    let text = DependencyFile.text(
+    let text = try DependencyFile.text(
       target: "out dir/m.emoe", prerequisites: ["in/model #1.safetensors", "cost$.json"])
     #expect(text == "out\\ dir/m.emoe: in/model\\ \\#1.safetensors cost$$.json\n")
     let plan = try ConversionPlan(

@@ -56,6 +56,7 @@ public struct GGUFExport {
   ///   unconverted), `io`/`output` when writing fails.
   @discardableResult
   public func write(to path: String) throws(ConversionError) -> [Int] {
+    try ExportSafety.check(container: container, outputs: [path])
     let layout = try check()
     let outputs = try plan(layout)
     let writer: GGUFWriter

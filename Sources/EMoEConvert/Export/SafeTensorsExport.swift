@@ -53,9 +53,20 @@ public struct SafeTensorsExport {
   /// - Returns: the files written.
   /// - Throws: ``ConversionError``: `invalidInput` when the layout cannot hold the container
   ///   (uneven experts in the experts layout), `io` or `output` when writing fails.
+  ///
+  /// The folder and its files are checked first (``ExportSafety``): nothing is written into a
+  /// folder holding a checkpoint that emoe-pack export did not write, over the container or
+  /// its source, or over a file that is not a regular writable file.
   @discardableResult
   public func write(to directory: String) throws(ConversionError) -> [String] {
     let outputs = try plan()
+    let files = fileNames(outputs).map { FileSystem.join(directory, $0) }
+    do throws(OutputRefusal) {
+      try ExportSafety.checkFolder(directory, writing: files)
+    } catch {
+      throw .io(.refused(error))
+    }
+    try ExportSafety.check(container: container, outputs: files)
     try FileSystemPaths.makeDirectory(directory)
     var byName: [String: Output] = [:]
     for output in outputs { byName[output.description.name] = output }
@@ -83,6 +94,19 @@ public struct SafeTensorsExport {
     }
     written.append(configPath)
     return written
+  }
+
+  /// The names of the files ``write(to:)`` writes into its folder: the shards (or
+  /// `model.safetensors`), the index when sharded, and `config.json`.
+  public func fileNames() throws(ConversionError) -> [String] {
+    fileNames(try plan())
+  }
+
+  private func fileNames(_ outputs: [Output]) -> [String] {
+    let shards = SafeTensorsShardPlan(
+      tensors: outputs.map(\.description), maximumShardSize: maximumShardSize)
+    return shards.shards.map(\.fileName)
+      + (shards.isSharded ? [SafeTensorsCheckpoint.indexFileName] : []) + ["config.json"]
   }
 
   /// The source's `__metadata__` (GGUF metadata has no safetensors form and is left out).

@@ -124,8 +124,12 @@ public struct Converter: Sendable {
 
   /// Refuses an output that would overwrite one of the inputs.
   private func checkOutput(_ output: String) throws(ConversionError) {
-    for file in plan.dependencies where Self.sameFile(file, output) {
-      throw .invalidOptions("\(output): the output would overwrite the input file \(file)")
+    do throws(OutputRefusal) {
+      try OutputSafety.check(
+        inputs: plan.dependencies.map { ($0, "the input file \($0)") },
+        outputs: [(output, "the output")])
+    } catch {
+      throw .io(.refused(error))
     }
   }
 
@@ -163,14 +167,6 @@ public struct Converter: Sendable {
     } catch {
       throw .container(error)
     }
-  }
-
-  /// Whether two paths name the same existing file.
-  static func sameFile(_ a: String, _ b: String) -> Bool {
-    var first = stat()
-    var second = stat()
-    guard stat(a, &first) == 0, stat(b, &second) == 0 else { return false }
-    return first.st_dev == second.st_dev && first.st_ino == second.st_ino
   }
 
   /// The process's peak resident set size in bytes (`getrusage`; Linux reports KiB).

@@ -29,4 +29,13 @@ public enum ModelInput {
       throw .reading(error)
     }
   }
+
+  /// Every file read for the model at `path`: the input file (or the index of a sharded
+  /// checkpoint), every weight file and the `config.json` beside them, as `convert` lists them
+  /// in its `--depfile`.
+  ///
+  /// - Throws: as ``open(_:)``.
+  public static func dependencies(of path: String) throws(ConversionError) -> [String] {
+    ConversionPlan.dependencies(source: try open(path).source, inputPath: path)
+  }
 }
