@@ -26,8 +26,11 @@ struct ConvertCommand: AsyncParsableCommand {
       --layers takes all, 10,11, 4-7, last:2, from:16/every:2, or a comma-separated mix. \
       --compress alone uses zstd level 3; --compress=LEVEL sets the level.
 
-      Exit codes: 0 success; 1 I/O failure; 2 the model or the options do not fit (the message \
-      names the layer and tensor; no output is written); 64 usage error.
+      Exit codes: 0 success; 1 I/O failure; 2 the model does not fit the options, or \
+      config.json contradicts the tensors (the message names the layer and tensor or key; no \
+      output is written); 8 a tensor to be converted or copied holds NaN or infinity; 64 usage \
+      error, including an option value that is invalid whatever the model (--experts 0, \
+      --top-k 0, --restarts 0, --compress=99, --layers 2-1).
       """)
 
   @Argument(
@@ -103,13 +106,6 @@ struct ConvertCommand: AsyncParsableCommand {
     guard ExpertQuantization(rawValue: quantize) != nil else {
       throw ValidationError("--quantize must be none, int8 or q8_0, not '\(quantize)'")
     }
-    if let layers {
-      do {
-        _ = try LayerSelection.parse(layers)
-      } catch {
-        throw ValidationError("\(error)")
-      }
-    }
     do {
       try options.validate()
     } catch {
@@ -145,7 +141,8 @@ struct ConvertCommand: AsyncParsableCommand {
       } catch let error as ConversionError {
         progress.finish()
         CommandFailure.printError("\(error)")
-        throw error.isIOFailure ? ExitStatus.failure : ExitStatus.invalidInput
+        throw error.isIOFailure
+          ? ExitStatus.failure : error.isNonFinite ? ExitStatus.nonFinite : ExitStatus.invalidInput
       }
     }
   }

@@ -25,8 +25,11 @@ struct RunCommand: AsyncParsableCommand {
       logits [T, V]. A container's model is its passthrough tensors with every converted \
       layer's FFN replaced by its EMoE FFN at --top-k. See docs/verify.md.
 
-      The output file is written atomically. Exit codes: 0 success; 1 I/O failure; 2 an input \
-      or option does not fit the model; 64 usage error.
+      The output file is written atomically. A stored tensor of the layers run, an input or an \
+      output that holds NaN or infinity is an error naming it, and nothing is written. Exit \
+      codes: 0 success; 1 I/O failure; 2 an input or option does not fit the model (--layer not \
+      converted, --top-k above E); 8 NaN or infinity in a stored tensor, an input or an output; \
+      64 usage error, including an option value invalid on its own (--top-k 0, --layer -1).
       """)
 
   @Argument(help: "The .emoe container, or with --dense a source checkpoint.")
@@ -73,7 +76,8 @@ struct RunCommand: AsyncParsableCommand {
         )
       } catch let error as VerificationError {
         CommandFailure.printError("\(error)")
-        throw error.isIOFailure ? ExitStatus.failure : ExitStatus.invalidInput
+        throw error.isIOFailure
+          ? ExitStatus.failure : error.isNonFinite ? ExitStatus.nonFinite : ExitStatus.invalidInput
       }
     }
   }

@@ -35,6 +35,15 @@ public enum ConversionError: Error, Sendable, CustomStringConvertible {
     }
   }
 
+  /// Whether a tensor holds NaN or infinity (exit 8) rather than being otherwise unfit.
+  public var isNonFinite: Bool {
+    switch self {
+    case .model(.nonFinite), .model(.nonFiniteValue): true
+    case .clustering(_, .nonFinite, _): true
+    default: false
+    }
+  }
+
   /// A message for the user.
   public var description: String {
     switch self {
