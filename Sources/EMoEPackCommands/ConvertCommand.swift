@@ -149,17 +149,40 @@ struct ConvertCommand: AsyncParsableCommand {
 
   /// Rewrites a bare `--compress` (no `=LEVEL`) into `--compress=3`, so the option's value is
   /// optional the way GNU tools make it: only `--compress=LEVEL` sets a level.
+  ///
+  /// Also joins a long option and a negative number after it (`--tolerance -1` into
+  /// `--tolerance=-1`): argument-parser would take `-1` for a short flag and report a missing
+  /// value, and the message must name the value the user gave. No emoe-pack flag is a digit.
   static func normalizingArguments(_ arguments: [String]) -> [String] {
     var result: [String] = []
     var afterTerminator = false
-    for argument in arguments {
+    var index = 0
+    while index < arguments.count {
+      let argument = arguments[index]
+      index += 1
       if argument == "--" { afterTerminator = true }
       if !afterTerminator && argument == "--compress" {
         result.append("--compress=\(ConversionOptions.defaultCompressionLevel)")
+      } else if !afterTerminator, argument.hasPrefix("--"), argument.count > 2,
+        !argument.contains("="), index < arguments.count,
+        isNegativeNumber(arguments[index])
+      {
+        result.append(argument + "=" + arguments[index])
+        index += 1
       } else {
         result.append(argument)
       }
     }
     return result
+  }
+
+  /// Whether `text` reads as a negative number (`-1`, `-0.5`, `-1e-3`).
+  private static func isNegativeNumber(_ text: String) -> Bool {
+    guard text.hasPrefix("-"), text.count > 1 else { return false }
+    let rest = text.dropFirst()
+    guard let first = rest.first, first.isASCII, first.isNumber || first == "." else {
+      return false
+    }
+    return Double(rest) != nil
   }
 }

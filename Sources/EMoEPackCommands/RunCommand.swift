@@ -56,8 +56,8 @@ struct RunCommand: AsyncParsableCommand {
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {
-    if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
-    if let layer, layer < 0 { throw ValidationError("--layer must be at least 0") }
+    if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
+    if let layer, layer < 0 { throw ValidationError("--layer must be at least 0, not \(layer)") }
     if dense && topK != nil { throw ValidationError("--top-k applies to an .emoe container") }
     if wholeModel && layer != nil { throw ValidationError("--layer applies to one FFN") }
   }

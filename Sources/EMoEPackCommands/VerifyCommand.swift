@@ -82,9 +82,13 @@ struct VerifyCommand: AsyncParsableCommand {
 
   func validate() throws {
     _ = try topKList
-    guard tokens >= 1 else { throw ValidationError("--tokens must be at least 1") }
+    guard tokens >= 1 else { throw ValidationError("--tokens must be at least 1, not \(tokens)") }
     guard tolerance > 0, tolerance.isFinite else {
-      throw ValidationError("--tolerance must be a positive number")
+      // As typed: -1, not -1.0.
+      let given =
+        tolerance.isFinite && tolerance == tolerance.rounded() && abs(tolerance) < 1e15
+        ? String(Int(tolerance)) : "\(tolerance)"
+      throw ValidationError("--tolerance must be a positive number, not \(given)")
     }
   }
 

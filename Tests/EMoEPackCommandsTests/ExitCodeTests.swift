@@ -100,15 +100,27 @@ struct ExitCodeTests {
       ])
     let out = directory.file("y.safetensors")
     let cases: [(arguments: [String], status: Int32, phrase: String)] = [
-      (["verify", container, "--tolerance", "-1"], 64, "-1"),
-      (["verify", container, "--tolerance=-1"], 64, "--tolerance must be a positive number"),
-      (["verify", container, "--tokens", "0"], 64, "--tokens must be at least 1"),
+      (
+        ["verify", container, "--tolerance", "-1"], 64,
+        "--tolerance must be a positive number, not -1"
+      ),
+      (
+        ["verify", container, "--tolerance=-1"], 64, "--tolerance must be a positive number, not -1"
+      ),
+      (
+        ["verify", container, "--tolerance", "nan"], 64,
+        "--tolerance must be a positive number, not nan"
+      ),
+      (["verify", container, "--tokens", "0"], 64, "--tokens must be at least 1, not 0"),
+      (["verify", container, "--tokens", "-3"], 64, "--tokens must be at least 1, not -3"),
       (["verify", container, "--top-k", "0"], 64, "'0'"),
       (["verify", container, "--top-k", "65"], 2, "--top-k 65"),
-      (["run", container, "--inputs", inputs, "--out", out, "--top-k", "0"], 64, "--top-k"),
+      (["run", container, "--inputs", inputs, "--out", out, "--top-k", "0"], 64, "not 0"),
+      (["run", container, "--inputs", inputs, "--out", out, "--layer", "-1"], 64, "not -1"),
       (["run", container, "--inputs", inputs, "--out", out, "--top-k", "65"], 2, "top-k 65"),
       (["run", container, "--inputs", inputs, "--out", out, "--layer", "3"], 2, "layer 3"),
-      (["export", container, directory.file("e"), "--to", "gguf", "--top-k", "0"], 64, "--top-k"),
+      (["export", container, directory.file("e"), "--to", "gguf", "--top-k", "0"], 64, "not 0"),
+      (["convert", Self.llama, directory.file("c.emoe"), "--seed", "-1"], 64, "not -1"),
       (["batch", directory.file("m.json"), "--jobs", "0"], 64, "--jobs must be at least 1, not 0"),
     ]
     for (arguments, status, phrase) in cases {

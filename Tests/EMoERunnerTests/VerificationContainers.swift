@@ -21,6 +21,8 @@ enum VerificationContainers {
     case shiftCode(ContainerLayerRecord.Role, row: Int, steps: Int8)
     /// The record names a different activation.
     case activation(String)
+    /// One gate value replaced (NaN or infinity), as a converter that let one through would.
+    case gateValue(row: Int, column: Int, Float)
   }
 
   /// How the expert matrices are stored.
@@ -91,6 +93,7 @@ enum VerificationContainers {
       if case .copyGateRow(let from, let to) = fault {
         for column in 0..<d { gate[to * d + column] = gate[from * d + column] }
       }
+      if case .gateValue(let row, let column, let value) = fault { gate[row * d + column] = value }
       add(.gate, prefix + "gate", .f32, [experts, d], gate.withUnsafeBytes { Array($0) })
       for member in ffn.members {
         let role = Self.storedRole(member.role)

@@ -144,6 +144,41 @@ struct VerifierTests {
     #expect(report.checks.filter { $0.status == .skipped }.count == 4)
   }
 
+  @Test("a NaN or infinite gate value fails the finite check, with or without the source")
+  func nonFiniteGate() throws {
+    for value in [Float.nan, -.infinity] {
+      let directory = try TemporaryDirectory()
+      let path = directory.file("nan.emoe")
+      try VerificationContainers.write(
+        model: Self.bert, to: path, layers: [1], experts: 8, topK: 2,
+        fault: .gateValue(row: 2, column: 7, value))
+      for source in [nil, Self.bert] {
+        let report = try Verifier(options: VerificationOptions(source: source)).verify(path: path)
+        #expect(report.failedKinds.first == .finite, "\(report.text)")
+        let finite = report.failures.filter { $0.kind == .finite }
+        #expect(finite.map(\.name) == ["tensor:emoe.layers.1.gate"])
+        #expect(finite.first?.layer == 1)
+        #expect(finite.first?.detail.contains("layer 1 gate holds") == true)
+        #expect(finite.first?.detail.contains("element \(2 * 32 + 7) (index [2, 7])") == true)
+        // The layer's outputs are not judged: a NaN gate would pass the sparse check.
+        let outputs = report.checks.filter {
+          $0.layer == 1 && ($0.kind == .sparseMasked || $0.kind == .equivalence)
+        }
+        #expect(!outputs.isEmpty && outputs.allSatisfy { $0.status == .skipped })
+      }
+    }
+  }
+
+  @Test("an honest container reports one passed finite check")
+  func finitePasses() throws {
+    let directory = try TemporaryDirectory()
+    let path = directory.file("ok.emoe")
+    try VerificationContainers.write(model: Self.bert, to: path, layers: [1], experts: 8, topK: 2)
+    let report = try Verifier(options: VerificationOptions()).verify(path: path)
+    let finite = report.checks.filter { $0.kind == .finite }
+    #expect(finite.count == 1 && finite[0].status == .passed, "\(report.text)")
+  }
+
   @Test("the sparse check catches a layout whose expert boundary disagrees with the record")
   func wrongExpertBoundary() throws {
     let source = try SafeTensorsCheckpoint(path: Self.llama)
