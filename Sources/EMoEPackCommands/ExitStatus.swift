@@ -26,9 +26,10 @@ public enum ExitStatus {
   /// A tensor holds NaN or infinity where numbers are needed: a source tensor (`convert`), a
   /// stored tensor of a container, an `--inputs` value, or a computed output (`verify`, `run`).
   public static let nonFinite = ExitCode(8)
-  /// The command line itself is wrong: an unknown option, a missing argument, or an option
-  /// value that is invalid on its own (`--experts 0`, `--layers 2-1`, `--tolerance -1`); a value
-  /// that is only invalid against the model or file (`--top-k` above E, `--layers` past the
-  /// last layer) is exit 2. This is argument-parser's validation failure code (`EX_USAGE`).
+  /// The command line itself is wrong (argument-parser's validation failure, `EX_USAGE`).
+  ///
+  /// An unknown option, a missing argument, or an option value that is invalid on its own
+  /// (`--experts 0`, `--layers 2-1`, `--tolerance -1`); a value that is only invalid against the
+  /// model or file (`--top-k` above E, `--layers` past the last layer) is exit 2.
   public static let usage = ExitCode(64)
 }

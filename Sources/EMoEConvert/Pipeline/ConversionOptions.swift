@@ -58,9 +58,11 @@ public struct ConversionOptions: Sendable, Hashable {
     self.gateBias = gateBias
   }
 
-  /// Checks the values that make sense on their own, whatever the model: `convert` refuses
-  /// these as usage errors (exit 64). What only the model can refute (an expert count above n,
-  /// a top-k above the default E, a layer past the last) is checked by ``ConversionPlan``.
+  /// Checks the values that make sense on their own, whatever the model.
+  ///
+  /// `convert` refuses these as usage errors (exit 64). What only the model can refute (an
+  /// expert count above n, a top-k above the default E, a layer past the last) is checked by
+  /// ``ConversionPlan``.
   ///
   /// - Throws: ``ConversionError/invalidOptions(_:)`` naming the flag and the value given.
   public func validate() throws(ConversionError) {

@@ -151,9 +151,11 @@ enum KeyReader {
     return result
   }
 
-  /// Refuses a tensor that holds NaN or infinity, naming its file, the tensor, the first such
-  /// element and its byte offset: a converter must never store one (verify and run refuse
-  /// them). Block-quantised types without a decoder cannot be checked and pass.
+  /// Refuses a tensor that holds NaN or infinity.
+  ///
+  /// The error names its file, the tensor, the first such element and its byte offset: a
+  /// converter must never store one (verify and run refuse them). Block-quantised types without
+  /// a decoder cannot be checked and pass.
   ///
   /// - Parameters:
   ///   - file: the input as the user named it, for tensors not mapped from a file.
