@@ -131,3 +131,56 @@ struct ExitCodeTests {
     #expect(!FileManager.default.fileExists(atPath: out))
   }
 }
+
+extension ExitCodeTests {
+  @Test("export blames the container, not the output, for content a writer refuses (exit 2)")
+  func exportNamesTheContainer() throws {
+    let directory = try TemporaryDirectory()
+    let path = directory.file("odd.emoe")
+    // A passthrough tensor named `__metadata__`: a valid container, but no safetensors file can
+    // hold a tensor of that name.
+    let declarations = [
+      ContainerTensorDeclaration(name: "__metadata__", dtype: .f32, shape: [2]),
+      ContainerTensorDeclaration(name: "perm", dtype: .i64, shape: [4]),
+      ContainerTensorDeclaration(name: "gate", dtype: .f32, shape: [2, 8]),
+      ContainerTensorDeclaration(
+        name: "w1", dtype: .f32, shape: [4, 8],
+        source: ContainerTensorSource(
+          name: "fc1.weight", dtype: .f32, shape: [4, 8], transposed: false, values: .exact)),
+      ContainerTensorDeclaration(
+        name: "w2", dtype: .f32, shape: [4, 8],
+        source: ContainerTensorSource(
+          name: "fc2.weight", dtype: .f32, shape: [8, 4], transposed: true, values: .exact)),
+    ]
+    let layer = ContainerLayerRecord(
+      layer: 0, family: .plain, activation: "gelu", transposedSource: false, hiddenSize: 8,
+      intermediateSize: 4, expertCount: 2, expertSizes: [2, 2], topK: 1,
+      clustering: .init(
+        method: "balanced_kmeans", keys: .w1, seed: 0, restarts: 1, iterations: 1, sse: 0),
+      tensors: [.permutation: "perm", .gate: "gate", .w1: "w1", .w2: "w2"])
+    let plan = ContainerPlan(
+      tool: ContainerTool(name: "emoe-pack", version: "0.1.0"), options: .object([]),
+      source: ContainerSourceDescription(
+        format: "safetensors",
+        files: [
+          ContainerSourceFile(
+            name: "model.safetensors", size: 1, sha256: String(repeating: "0", count: 64))
+        ],
+        metadata: .safetensors([]), config: nil),
+      layers: [layer], tensors: declarations)
+    let writer = try ContainerWriter(path: path, plan: plan)
+    try writer.append("__metadata__", floats: [1, 2])
+    try [Int64(0), 1, 2, 3].withUnsafeBytes { try writer.append("perm", bytes: $0) }
+    try writer.append("gate", floats: [Float](repeating: 0.5, count: 16))
+    try writer.append("w1", floats: [Float](repeating: 0.25, count: 32))
+    try writer.append("w2", floats: [Float](repeating: 0.125, count: 32))
+    try writer.commit()
+
+    let output = directory.file("export")
+    let result = try CommandRunner.run(["export", path, output, "--to", "safetensors"])
+    #expect(result.status == 2, "\(result.stderr)")
+    #expect(result.stderr.hasPrefix("Error: \(path): "), "\(result.stderr)")
+    #expect(result.stderr.contains("__metadata__"), "\(result.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: output + "/model.safetensors"))
+  }
+}

@@ -68,6 +68,20 @@ public enum ConversionError: Error, Sendable, CustomStringConvertible {
     }
   }
 
+  /// Wraps an error thrown while exporting the container at `container`: a format writer that
+  /// refuses what it is given (a tensor name, a metadata key, a size) refuses the container's
+  /// content, so the container is named and the error is the input's (exit 2); a failure of
+  /// the file system stays the output's (exit 1).
+  static func exporting(_ error: any Error, container: String) -> ConversionError {
+    switch error {
+    case let error as SafeTensorsError:
+      .invalidInput("\(container): cannot be exported as safetensors: \(error)")
+    case let error as GGUFError:
+      .invalidInput("\(container): cannot be exported as GGUF: \(error)")
+    default: writing(error)
+    }
+  }
+
   /// Wraps an error thrown while writing an output.
   static func writing(_ error: any Error) -> ConversionError {
     switch error {
