@@ -23,6 +23,8 @@ enum VerificationContainers {
     case activation(String)
     /// One gate value replaced (NaN or infinity), as a converter that let one through would.
     case gateValue(row: Int, column: Int, Float)
+    /// Every value of a matrix role replaced by one finite value (large ones overflow outputs).
+    case fill(ContainerLayerRecord.Role, Float)
   }
 
   /// How the expert matrices are stored.
@@ -106,6 +108,9 @@ enum VerificationContainers {
             for column in 0..<d {
               permuted[position * d + column] = canonical[sigma[position] * d + column]
             }
+          }
+          if case .fill(let faultRole, let value) = fault, faultRole == role {
+            permuted = [Float](repeating: value, count: permuted.count)
           }
           if case .swapRows(let faultRole, let a, let b) = fault, faultRole == role {
             for column in 0..<d { permuted.swapAt(a * d + column, b * d + column) }

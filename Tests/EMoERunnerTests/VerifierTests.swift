@@ -169,6 +169,27 @@ struct VerifierTests {
     }
   }
 
+  @Test("outputs that overflow from finite weights fail as finite, not as a tolerance figure")
+  func overflowingOutputs() throws {
+    let directory = try TemporaryDirectory()
+    let path = directory.file("overflow.emoe")
+    try VerificationContainers.write(
+      model: Self.bert, to: path, layers: [1], experts: 8, topK: 2, fault: .fill(.w2, 3e38))
+    let alone = try Verifier(options: VerificationOptions()).verify(path: path)
+    #expect(alone.failedKinds == [.finite], "\(alone.text)")
+    let sparse = try #require(alone.failures.first)
+    #expect(sparse.name == "layer 1 k=2" && sparse.layer == 1)
+    #expect(sparse.detail.contains("output holds"), "\(sparse.detail)")
+    // With the source, the stored W2 differs (5) and the k = E output is not finite (8).
+    let compared = try Self.verify(path, source: Self.bert)
+    #expect(compared.failedKinds == [.finite, .permutation], "\(compared.text)")
+    #expect(
+      compared.failures.contains {
+        $0.name == "layer 1 k=E" && $0.kind == .finite
+          && $0.detail.contains("the EMoE FFN's output at k = E holds")
+      }, "\(compared.text)")
+  }
+
   @Test("an honest container reports one passed finite check")
   func finitePasses() throws {
     let directory = try TemporaryDirectory()

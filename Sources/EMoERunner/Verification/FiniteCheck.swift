@@ -78,6 +78,25 @@ enum FiniteCheck {
     }
   }
 
+  /// A failed check named `name` when one of `outputs` (`[tokens, width]` each) holds NaN or
+  /// infinity, else `nil`: comparisons of non-finite outputs prove nothing, so they are not
+  /// reported as a tolerance failure but as what they are.
+  static func outputs(
+    _ outputs: [(what: String, values: [Float])], tokens: Int, width: Int, name: String,
+    layer: Int?
+  ) -> VerificationCheck? {
+    for (what, values) in outputs {
+      guard let bad = NonFiniteValue.first(in: values, tensor: what, shape: [tokens, width])
+      else { continue }
+      return .failed(
+        .finite, name, layer: layer,
+        detail: "\(what) holds \(bad.valueText) at token \(bad.index[0]), column "
+          + "\(bad.index[1]) from finite weights and inputs",
+        measures: measures(bad))
+    }
+    return nil
+  }
+
   /// The stored tensors of a converted layer: its roles and the int8 scales they use.
   static func tensorNames(of record: ContainerLayerRecord, in container: ContainerFile)
     -> [String]
