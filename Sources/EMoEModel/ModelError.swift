@@ -64,7 +64,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
       return "\(location): layer \(layer) key matrix holds NaN or infinity in row \(row)"
     case .nonFiniteValue(let value, let file, let layer):
       let what = layer.map { "layer \($0) FFN tensor holds" } ?? "holds"
-      return "\(value.location(file: file)): \(what) \(value); NaN and infinity cannot be converted"
+      return
+        "\(value.location(file: file)): \(what) \(value); a container must not store NaN or infinity"
     case .inconsistentConfig(let reason, let location):
       return "\(location): \(reason)"
     case .selectionOutOfRange(let item, let layerCount):
