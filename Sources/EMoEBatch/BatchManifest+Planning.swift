@@ -112,7 +112,7 @@ extension BatchManifest {
       switch modelError {
       case .expertsDoNotDivide, .expertCountOutOfRange: return option("experts")
       case .topKOutOfRange: return option(job.optionKeys["top-k"] == nil ? "experts" : "top-k")
-      case .layerOutOfRange, .invalidLayerSpec: return option("layers")
+      case .layerOutOfRange, .selectionOutOfRange, .invalidLayerSpec: return option("layers")
       case .invalidPattern: return option("ffn-pattern")
       default: return "\(job.keyPath).input"
       }

@@ -12,7 +12,8 @@ extension Architecture {
   /// - Throws: ``ModelError/unknownArchitecture(file:reason:names:)`` listing the model's tensor
   ///   name shapes when nothing matches; ``ModelError/unknownActivation(name:location:)``;
   ///   ``ModelError/notAMatrix(layer:role:found:location:)`` when the key tensor is not a
-  ///   non-empty matrix.
+  ///   non-empty matrix; ``ModelError/inconsistentConfig(reason:location:)`` when config.json's
+  ///   hidden size, FFN size or layer count contradicts the tensors or is not a positive integer.
   public static func detect(_ source: any ModelSource, ffnPattern: FFNPattern? = nil)
     throws(ModelError) -> Architecture
   {
@@ -116,6 +117,7 @@ extension Architecture {
   private static func make(
     _ family: ModelFamily, _ detection: Detection, _ match: Match, _ source: any ModelSource
   ) throws(ModelError) -> Architecture {
+    try checkConfig(source, family: family, match: match, keyRole: family.ffn.keyRole)
     let activation = try resolveActivation(family, source)
     let layerCount = declaredLayerCount(family, source) ?? ((match.layers.last ?? -1) + 1)
     let pattern = family.ffn

@@ -85,9 +85,9 @@ public struct LayerSelection: Sendable, Hashable, CustomStringConvertible {
 
   /// The selected layer indices for a model with `layerCount` layers, ascending and unique.
   ///
-  /// - Throws: ``ModelError/layerOutOfRange(layer:layerCount:)`` when an explicit layer or range
-  ///   end is past the last layer, or a `from:` start is; `last:N` with N above the layer count
-  ///   is also an error.
+  /// - Throws: ``ModelError/selectionOutOfRange(item:layerCount:)``, naming the item as given,
+  ///   when an explicit layer or range end is past the last layer, or a `from:` start is;
+  ///   `last:N` with N above the layer count is also an error.
   public func resolve(layerCount: Int) throws(ModelError) -> [Int] {
     var selected = Set<Int>()
     for item in items {
@@ -96,17 +96,17 @@ public struct LayerSelection: Sendable, Hashable, CustomStringConvertible {
         selected.formUnion(0..<layerCount)
       case .range(let lower, let upper):
         guard upper < layerCount else {
-          throw .layerOutOfRange(layer: upper, layerCount: layerCount)
+          throw .selectionOutOfRange(item: item, layerCount: layerCount)
         }
         selected.formUnion(lower...upper)
       case .last(let count):
         guard count <= layerCount else {
-          throw .layerOutOfRange(layer: layerCount - count, layerCount: layerCount)
+          throw .selectionOutOfRange(item: item, layerCount: layerCount)
         }
         selected.formUnion((layerCount - count)..<layerCount)
       case .stride(let start, let step):
         guard start < layerCount else {
-          throw .layerOutOfRange(layer: start, layerCount: layerCount)
+          throw .selectionOutOfRange(item: item, layerCount: layerCount)
         }
         selected.formUnion(Swift.stride(from: start, to: layerCount, by: step))
       }

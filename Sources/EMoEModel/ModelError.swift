@@ -1,4 +1,5 @@
 import EMoECore
+import EMoENumerics
 
 /// A model that emoe-pack cannot convert as asked.
 ///
@@ -16,6 +17,14 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
   case notAMatrix(layer: Int, role: FFNRole, found: Shape, location: ErrorLocation)
   /// A key matrix holds NaN or infinity.
   case nonFinite(layer: Int, row: Int, location: ErrorLocation)
+  /// A tensor to be converted or copied holds NaN or infinity: the first such value, the file
+  /// it was read from, and the converted layer it belongs to (`nil` for a passthrough tensor).
+  case nonFiniteValue(NonFiniteValue, file: String, layer: Int?)
+  /// `config.json` contradicts the tensors, or holds a value of the wrong type for a key
+  /// emoe-pack reads: `location` names config.json and the key, `reason` both values.
+  case inconsistentConfig(reason: String, location: ErrorLocation)
+  /// A `--layers` item that selects a layer past the model's last.
+  case selectionOutOfRange(item: LayerSelection.Item, layerCount: Int)
   /// The layer's neuron count is not a multiple of the expert count (and uneven sizes were not
   /// allowed).
   case expertsDoNotDivide(layer: Int, neurons: Int, experts: Int, location: ErrorLocation)
@@ -53,6 +62,14 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         "\(location): layer \(layer) FFN \(role) has shape \(found), expected a non-empty matrix"
     case .nonFinite(let layer, let row, let location):
       return "\(location): layer \(layer) key matrix holds NaN or infinity in row \(row)"
+    case .nonFiniteValue(let value, let file, let layer):
+      let what = layer.map { "layer \($0) FFN tensor holds" } ?? "holds"
+      return
+        "\(value.location(file: file)): \(what) \(value); a container must not store NaN or infinity"
+    case .inconsistentConfig(let reason, let location):
+      return "\(location): \(reason)"
+    case .selectionOutOfRange(let item, let layerCount):
+      return Self.selectionMessage(item, layerCount: layerCount)
     case .expertsDoNotDivide(let layer, let neurons, let experts, let location):
       return
         "\(location): layer \(layer) has \(neurons) FFN neurons, not a multiple of \(experts) experts (choose an expert count dividing \(neurons), or allow uneven expert sizes)"
@@ -78,6 +95,23 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         "invalid layer selection '\(spec)': \(reason) (use all, 10,11, 4-7, last:2, from:16/every:2, or a comma-separated mix)"
     case .invalidPattern(let spec, let reason):
       return "invalid --ffn-pattern '\(spec)': \(reason)"
+    }
+  }
+
+  private static func selectionMessage(_ item: LayerSelection.Item, layerCount: Int) -> String {
+    let text = LayerSelection([item]).description
+    let model = "the model has \(layerCount) layers (0...\(layerCount - 1))"
+    switch item {
+    case .last(let count):
+      return "--layers \(text) asks for the last \(count) layers, but \(model)"
+    case .range(let lower, let upper) where lower == upper:
+      return "--layers \(text): layer \(upper) does not exist; \(model)"
+    case .range(_, let upper):
+      return "--layers \(text) reaches layer \(upper), which does not exist; \(model)"
+    case .stride(let start, _):
+      return "--layers \(text) starts at layer \(start), which does not exist; \(model)"
+    case .all:
+      return "--layers \(text) selects no layer: \(model)"
     }
   }
 

@@ -30,9 +30,12 @@ struct ConvertCommand: AsyncParsableCommand {
       resolve to, an input file (shard, index, config.json) or each other; the depfile's paths \
       are escaped for Make, and a path Make cannot read (newline, ';', '=', ...) is refused.
 
-      Exit codes: 0 success; 1 I/O failure; 2 the model or the options do not fit, or an output \
-      path is refused (the message names the layer and tensor, or the path; no output is \
-      written); 64 usage error.
+      Exit codes: 0 success; 1 I/O failure; 2 the model does not fit the options, \
+      config.json contradicts the tensors, or an output path is refused (the message names the \
+      layer and tensor, the key, or the path; no output is written); 8 a tensor to be converted \
+      or copied holds NaN or infinity; 64 usage error, including an option value that is \
+      invalid whatever the model (--experts 0, --top-k 0, --restarts 0, --compress=99, \
+      --layers 2-1).
       """)
 
   @Argument(
@@ -108,13 +111,6 @@ struct ConvertCommand: AsyncParsableCommand {
     guard ExpertQuantization(rawValue: quantize) != nil else {
       throw ValidationError("--quantize must be none, int8 or q8_0, not '\(quantize)'")
     }
-    if let layers {
-      do {
-        _ = try LayerSelection.parse(layers)
-      } catch {
-        throw ValidationError("\(error)")
-      }
-    }
     do {
       try options.validate()
     } catch {
@@ -157,24 +153,48 @@ struct ConvertCommand: AsyncParsableCommand {
       } catch let error as ConversionError {
         progress.finish()
         CommandFailure.printError("\(error)")
-        throw error.isIOFailure ? ExitStatus.failure : ExitStatus.invalidInput
+        throw error.isIOFailure
+          ? ExitStatus.failure : error.isNonFinite ? ExitStatus.nonFinite : ExitStatus.invalidInput
       }
     }
   }
 
   /// Rewrites a bare `--compress` (no `=LEVEL`) into `--compress=3`, so the option's value is
   /// optional the way GNU tools make it: only `--compress=LEVEL` sets a level.
+  ///
+  /// Also joins a long option and a negative number after it (`--tolerance -1` into
+  /// `--tolerance=-1`): argument-parser would take `-1` for a short flag and report a missing
+  /// value, and the message must name the value the user gave. No emoe-pack flag is a digit.
   static func normalizingArguments(_ arguments: [String]) -> [String] {
     var result: [String] = []
     var afterTerminator = false
-    for argument in arguments {
+    var index = 0
+    while index < arguments.count {
+      let argument = arguments[index]
+      index += 1
       if argument == "--" { afterTerminator = true }
       if !afterTerminator && argument == "--compress" {
         result.append("--compress=\(ConversionOptions.defaultCompressionLevel)")
+      } else if !afterTerminator, argument.hasPrefix("--"), argument.count > 2,
+        !argument.contains("="), index < arguments.count,
+        isNegativeNumber(arguments[index])
+      {
+        result.append(argument + "=" + arguments[index])
+        index += 1
       } else {
         result.append(argument)
       }
     }
     return result
+  }
+
+  /// Whether `text` reads as a negative number (`-1`, `-0.5`, `-1e-3`).
+  private static func isNegativeNumber(_ text: String) -> Bool {
+    guard text.hasPrefix("-"), text.count > 1 else { return false }
+    let rest = text.dropFirst()
+    guard let first = rest.first, first.isASCII, first.isNumber || first == "." else {
+      return false
+    }
+    return Double(rest) != nil
   }
 }

@@ -8,10 +8,12 @@ public struct EMoEPackCommand: AsyncParsableCommand {
     commandName: "emoe-pack",
     abstract: "Turn dense transformer checkpoints into Emergent Mixture-of-Experts (EMoE) form.",
     discussion: """
-      Exit codes: 0 success; 1 failure (I/O or internal); 2 invalid input file; \
-      3 integrity failure (verify found a damaged container); 4 a batch job failed; \
-      5 permutation mismatch, 6 equivalence above tolerance, 7 sparse/masked disagreement \
-      (verify; when several fail, the lowest of 3, 5, 6, 7 wins); 64 usage error.
+      Exit codes: 0 success; 1 failure (I/O or internal); 2 invalid input file, or an option \
+      value that does not fit the model or file; 3 integrity failure (verify or inspect --check \
+      found a damaged container); 4 a batch job failed; 5 permutation mismatch, \
+      6 equivalence above tolerance, 7 sparse/masked disagreement (verify; when several fail, \
+      the first of 3, 8, 5, 6, 7 wins); 8 NaN or infinity in a tensor, an input or an output; \
+      64 usage error, including an option value invalid on its own; 130/143 interrupted.
       """,
     version: EMoEPackVersion.string,
     subcommands: [

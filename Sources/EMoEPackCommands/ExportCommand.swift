@@ -61,7 +61,7 @@ struct ExportCommand: AsyncParsableCommand {
     if format == "safetensors" && topK != nil {
       throw ValidationError("--top-k applies to --to gguf only")
     }
-    if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
+    if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
   }
 
   func run() async throws {

@@ -27,9 +27,12 @@ struct RunCommand: AsyncParsableCommand {
       layer's FFN replaced by its EMoE FFN at --top-k. See docs/verify.md.
 
       The output file is written atomically. It must be a new path or a regular writable file, \
-      and neither MODEL (or a file of a dense checkpoint) nor --inputs. Exit codes: 0 success; \
-      1 I/O failure; 2 an input or option does not fit the model, or --out is refused; 64 \
-      usage error.
+      and neither MODEL (or a file of a dense checkpoint) nor --inputs. A stored tensor of the \
+      layers run, an input or an output that holds NaN or infinity is an error naming it, and \
+      nothing is written. Exit codes: 0 success; 1 I/O failure; 2 an input or option does not \
+      fit the model (--layer not converted, --top-k above E), or --out is refused; 8 NaN or \
+      infinity in a stored tensor, an input or an output; 64 usage error, including an option \
+      value invalid on its own (--top-k 0, --layer -1).
       """)
 
   @Argument(help: "The .emoe container, or with --dense a source checkpoint.")
@@ -56,8 +59,8 @@ struct RunCommand: AsyncParsableCommand {
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {
-    if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
-    if let layer, layer < 0 { throw ValidationError("--layer must be at least 0") }
+    if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
+    if let layer, layer < 0 { throw ValidationError("--layer must be at least 0, not \(layer)") }
     if dense && topK != nil { throw ValidationError("--top-k applies to an .emoe container") }
     if wholeModel && layer != nil { throw ValidationError("--layer applies to one FFN") }
   }
@@ -82,7 +85,8 @@ struct RunCommand: AsyncParsableCommand {
         )
       } catch let error as VerificationError {
         CommandFailure.printError("\(error)")
-        throw error.isIOFailure ? ExitStatus.failure : ExitStatus.invalidInput
+        throw error.isIOFailure
+          ? ExitStatus.failure : error.isNonFinite ? ExitStatus.nonFinite : ExitStatus.invalidInput
       }
     }
   }

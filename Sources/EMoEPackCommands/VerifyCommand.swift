@@ -26,11 +26,17 @@ struct VerifyCommand: AsyncParsableCommand {
       container with matching size and SHA-256; without one, source checks are skipped. \
       See docs/verify.md.
 
+      Every stored tensor is also scanned for NaN and infinity, and --inputs and the outputs of \
+      --model are checked for them.
+
       Exit codes: 0 every check passed (skipped checks do not fail); 3 integrity failure; \
-      5 permutation mismatch; 6 equivalence above tolerance (or quantisation bound); \
-      7 sparse/masked disagreement. When several fail, the first of 3, 5, 6, 7 wins. \
-      2 the file is not an .emoe container, needs a newer emoe-pack, or an input or option \
-      does not fit (e.g. --source is another model); 1 I/O failure.
+      8 a stored tensor, an --inputs value or an output holds NaN or infinity; 5 permutation \
+      mismatch; 6 equivalence above tolerance (or quantisation bound); 7 sparse/masked \
+      disagreement. When several fail, the first of 3, 8, 5, 6, 7 wins. 2 the file is not an \
+      .emoe container, needs a newer emoe-pack, or an input or option does not fit the \
+      container (e.g. --source is another model, --top-k above E); 64 usage error, including \
+      an option value invalid on its own (--top-k 0, --tokens 0, --tolerance -1); 1 I/O \
+      failure.
       """)
 
   @Argument(help: "The .emoe container to check.")
@@ -76,9 +82,13 @@ struct VerifyCommand: AsyncParsableCommand {
 
   func validate() throws {
     _ = try topKList
-    guard tokens >= 1 else { throw ValidationError("--tokens must be at least 1") }
+    guard tokens >= 1 else { throw ValidationError("--tokens must be at least 1, not \(tokens)") }
     guard tolerance > 0, tolerance.isFinite else {
-      throw ValidationError("--tolerance must be a positive number")
+      // As typed: -1, not -1.0.
+      let given =
+        tolerance.isFinite && tolerance == tolerance.rounded() && abs(tolerance) < 1e15
+        ? String(Int(tolerance)) : "\(tolerance)"
+      throw ValidationError("--tolerance must be a positive number, not \(given)")
     }
   }
 
@@ -93,7 +103,8 @@ struct VerifyCommand: AsyncParsableCommand {
         report = try Verifier(options: options).verify(path: file)
       } catch let error as VerificationError {
         CommandFailure.printError("\(error)")
-        throw error.isIOFailure ? ExitStatus.failure : ExitStatus.invalidInput
+        throw error.isIOFailure
+          ? ExitStatus.failure : error.isNonFinite ? ExitStatus.nonFinite : ExitStatus.invalidInput
       }
       let exit = Self.exitStatus(report)
       if json {
@@ -112,6 +123,7 @@ struct VerifyCommand: AsyncParsableCommand {
     switch report.decidingFailure {
     case nil: ExitStatus.success
     case .integrity: ExitStatus.integrityFailure
+    case .finite: ExitStatus.nonFinite
     case .permutation: ExitStatus.permutationMismatch
     case .equivalence, .model: ExitStatus.equivalenceFailure
     case .sparseMasked: ExitStatus.sparseMaskedMismatch

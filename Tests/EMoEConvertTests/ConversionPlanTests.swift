@@ -37,17 +37,30 @@ struct ConversionPlanTests {
         == nil)
   }
 
-  @Test("top-k outside 1...E", arguments: [0, 5, 17])
-  func topK(topK: Int) throws {
-    let experts = topK == 17 ? nil : 4
+  @Test("top-k above the model's E is a model error")
+  func topKAboveModel() throws {
     let error = try #require(
-      planError(
-        ConvertTestSupport.fixture("bert-tiny"), ConversionOptions(experts: experts, topK: topK)))
-    guard case .model(.topKOutOfRange(topK, experts ?? 16)) = error else {
+      planError(ConvertTestSupport.fixture("bert-tiny"), ConversionOptions(topK: 17)))
+    guard case .model(.topKOutOfRange(17, 16)) = error else {
       Issue.record("unexpected \(error)")
       return
     }
-    #expect("\(error)".contains("top-k \(topK)"))
+    #expect("\(error)".contains("top-k 17"))
+  }
+
+  @Test(
+    "top-k outside 1...E that the options alone refute is an options error",
+    arguments: [(0, nil), (0, 4), (5, 4)] as [(Int, Int?)])
+  func topKAgainstOptions(topK: Int, experts: Int?) throws {
+    let options = ConversionOptions(experts: experts, topK: topK)
+    #expect(throws: ConversionError.self) { try options.validate() }
+    let error = try #require(planError(ConvertTestSupport.fixture("bert-tiny"), options))
+    guard case .invalidOptions(let message) = error else {
+      Issue.record("unexpected \(error)")
+      return
+    }
+    #expect(message.contains("--top-k"))
+    #expect(message.contains("\(topK)"))
   }
 
   @Test("a missing FFN tensor names the layer and tensor")

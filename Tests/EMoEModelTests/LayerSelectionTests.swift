@@ -38,6 +38,24 @@ struct LayerSelectionTests {
     #expect(throws: ModelError.self) { try LayerSelection.parse(spec).resolve(layerCount: 12) }
   }
 
+  @Test(
+    "an item past the end is named as given, with the model's layer count",
+    arguments: [
+      ("last:9", ["--layers last:9 asks for the last 9 layers", "has 4 layers (0...3)"]),
+      ("1,7", ["--layers 7: layer 7 does not exist", "has 4 layers"]),
+      ("2-5", ["--layers 2-5 reaches layer 5", "has 4 layers"]),
+      ("from:6/every:2", ["--layers from:6/every:2 starts at layer 6", "has 4 layers"]),
+    ])
+  func outOfRangeMessage(spec: String, phrases: [String]) throws {
+    #expect {
+      try LayerSelection.parse(spec).resolve(layerCount: 4)
+    } throws: { error in
+      guard case .selectionOutOfRange? = error as? ModelError else { return false }
+      let message = "\(error)"
+      return phrases.allSatisfy(message.contains) && !message.contains("layer -")
+    }
+  }
+
   @Test("descriptions round-trip")
   func roundTrip() throws {
     let selection = try LayerSelection.parse("0,4-7,last:2,from:16/every:2,from:3")

@@ -125,7 +125,7 @@ struct VerifyCommandTests {
     #expect(missing.stderr.contains("No such file"))
   }
 
-  @Test("inspect summarises a container; --json carries the manifest; --check exits 2 when damaged")
+  @Test("inspect summarises a container; --json carries the manifest; --check exits 3 when damaged")
   func inspect() throws {
     let directory = try TemporaryDirectory()
     let path = directory.file("model.emoe")
@@ -149,7 +149,7 @@ struct VerifyCommandTests {
     bytes[w1.offset + 1] ^= 0x01
     try Data(bytes).write(to: URL(fileURLWithPath: path))
     let damaged = try CommandRunner.run(["inspect", "--check", "--json", path])
-    #expect(damaged.status == 2)
+    #expect(damaged.status == 3)
     let report = try JSONValue.parse(damaged.stdout)
     #expect(report["checksums_ok"] == .bool(false))
   }

@@ -115,7 +115,7 @@ struct VerifyRunCommandTests {
     #expect(Self.failedKinds(equivalence.report) == ["equivalence"])
   }
 
-  @Test("the exit code follows the documented precedence 3, 5, 6, 7")
+  @Test("the exit code follows the documented precedence 3, 8, 5, 6, 7")
   func precedence() {
     func report(_ kinds: [VerificationKind]) -> VerificationReport {
       VerificationReport(
@@ -129,6 +129,9 @@ struct VerifyRunCommandTests {
     #expect(VerifyCommand.exitStatus(report([.sparseMasked, .equivalence])).rawValue == 6)
     #expect(VerifyCommand.exitStatus(report([.sparseMasked, .permutation])).rawValue == 5)
     #expect(VerifyCommand.exitStatus(report([.model, .integrity, .permutation])).rawValue == 3)
+    #expect(VerifyCommand.exitStatus(report([.finite])).rawValue == 8)
+    #expect(VerifyCommand.exitStatus(report([.sparseMasked, .permutation, .finite])).rawValue == 8)
+    #expect(VerifyCommand.exitStatus(report([.finite, .integrity])).rawValue == 3)
   }
 
   @Test("verify refuses bad options and another model as --source (exit 2 or 64)")

@@ -21,6 +21,10 @@ enum VerificationContainers {
     case shiftCode(ContainerLayerRecord.Role, row: Int, steps: Int8)
     /// The record names a different activation.
     case activation(String)
+    /// One gate value replaced (NaN or infinity), as a converter that let one through would.
+    case gateValue(row: Int, column: Int, Float)
+    /// Every value of a matrix role replaced by one finite value (large ones overflow outputs).
+    case fill(ContainerLayerRecord.Role, Float)
   }
 
   /// How the expert matrices are stored.
@@ -91,6 +95,7 @@ enum VerificationContainers {
       if case .copyGateRow(let from, let to) = fault {
         for column in 0..<d { gate[to * d + column] = gate[from * d + column] }
       }
+      if case .gateValue(let row, let column, let value) = fault { gate[row * d + column] = value }
       add(.gate, prefix + "gate", .f32, [experts, d], gate.withUnsafeBytes { Array($0) })
       for member in ffn.members {
         let role = Self.storedRole(member.role)
@@ -103,6 +108,9 @@ enum VerificationContainers {
             for column in 0..<d {
               permuted[position * d + column] = canonical[sigma[position] * d + column]
             }
+          }
+          if case .fill(let faultRole, let value) = fault, faultRole == role {
+            permuted = [Float](repeating: value, count: permuted.count)
           }
           if case .swapRows(let faultRole, let a, let b) = fault, faultRole == role {
             for column in 0..<d { permuted.swapAt(a * d + column, b * d + column) }

@@ -141,7 +141,63 @@ struct VerifierTests {
     let report = try Self.verify(path, source: Self.bert)
     #expect(report.failedKinds == [.integrity])
     #expect(Self.failedNames(report) == ["tensor:emoe.layers.1.w1"])
-    #expect(report.checks.filter { $0.status == .skipped }.count == 3)
+    #expect(report.checks.filter { $0.status == .skipped }.count == 4)
+  }
+
+  @Test("a NaN or infinite gate value fails the finite check, with or without the source")
+  func nonFiniteGate() throws {
+    for value in [Float.nan, -.infinity] {
+      let directory = try TemporaryDirectory()
+      let path = directory.file("nan.emoe")
+      try VerificationContainers.write(
+        model: Self.bert, to: path, layers: [1], experts: 8, topK: 2,
+        fault: .gateValue(row: 2, column: 7, value))
+      for source in [nil, Self.bert] {
+        let report = try Verifier(options: VerificationOptions(source: source)).verify(path: path)
+        #expect(report.failedKinds.first == .finite, "\(report.text)")
+        let finite = report.failures.filter { $0.kind == .finite }
+        #expect(finite.map(\.name) == ["tensor:emoe.layers.1.gate"])
+        #expect(finite.first?.layer == 1)
+        #expect(finite.first?.detail.contains("layer 1 gate holds") == true)
+        #expect(finite.first?.detail.contains("element \(2 * 32 + 7) (index [2, 7])") == true)
+        // The layer's outputs are not judged: a NaN gate would pass the sparse check.
+        let outputs = report.checks.filter {
+          $0.layer == 1 && ($0.kind == .sparseMasked || $0.kind == .equivalence)
+        }
+        #expect(!outputs.isEmpty && outputs.allSatisfy { $0.status == .skipped })
+      }
+    }
+  }
+
+  @Test("outputs that overflow from finite weights fail as finite, not as a tolerance figure")
+  func overflowingOutputs() throws {
+    let directory = try TemporaryDirectory()
+    let path = directory.file("overflow.emoe")
+    try VerificationContainers.write(
+      model: Self.bert, to: path, layers: [1], experts: 8, topK: 2, fault: .fill(.w2, 3e38))
+    let alone = try Verifier(options: VerificationOptions()).verify(path: path)
+    #expect(alone.failedKinds == [.finite], "\(alone.text)")
+    let sparse = try #require(alone.failures.first)
+    #expect(sparse.name == "layer 1 k=2" && sparse.layer == 1)
+    #expect(sparse.detail.contains("output holds"), "\(sparse.detail)")
+    // With the source, the stored W2 differs (5) and the k = E output is not finite (8).
+    let compared = try Self.verify(path, source: Self.bert)
+    #expect(compared.failedKinds == [.finite, .permutation], "\(compared.text)")
+    #expect(
+      compared.failures.contains {
+        $0.name == "layer 1 k=E" && $0.kind == .finite
+          && $0.detail.contains("the EMoE FFN's output at k = E holds")
+      }, "\(compared.text)")
+  }
+
+  @Test("an honest container reports one passed finite check")
+  func finitePasses() throws {
+    let directory = try TemporaryDirectory()
+    let path = directory.file("ok.emoe")
+    try VerificationContainers.write(model: Self.bert, to: path, layers: [1], experts: 8, topK: 2)
+    let report = try Verifier(options: VerificationOptions()).verify(path: path)
+    let finite = report.checks.filter { $0.kind == .finite }
+    #expect(finite.count == 1 && finite[0].status == .passed, "\(report.text)")
   }
 
   @Test("the sparse check catches a layout whose expert boundary disagrees with the record")

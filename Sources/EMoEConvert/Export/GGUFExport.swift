@@ -64,7 +64,7 @@ public struct GGUFExport {
       writer = try GGUFWriter(
         destination: path, metadata: metadata(layout), tensors: outputs.map(\.plan))
     } catch {
-      throw .writing(error)
+      throw .exporting(error, container: container.path)
     }
     do {
       for output in outputs {
@@ -74,7 +74,7 @@ public struct GGUFExport {
       try writer.finish()
     } catch {
       writer.abort()
-      throw .writing(error)
+      throw .exporting(error, container: container.path)
     }
     return layout.trivial
   }

@@ -81,7 +81,7 @@ public struct SafeTensorsExport {
         return try outcome.get()
       }
     } catch {
-      throw .writing(error)
+      throw .exporting(error, container: container.path)
     }
     let configPath = FileSystem.join(directory, "config.json")
     do throws(FileError) {

@@ -36,6 +36,15 @@ public enum ConversionError: Error, Sendable, CustomStringConvertible {
     }
   }
 
+  /// Whether a tensor holds NaN or infinity (exit 8) rather than being otherwise unfit.
+  public var isNonFinite: Bool {
+    switch self {
+    case .model(.nonFinite), .model(.nonFiniteValue): true
+    case .clustering(_, .nonFinite, _): true
+    default: false
+    }
+  }
+
   /// A message for the user.
   public var description: String {
     switch self {
@@ -57,6 +66,20 @@ public enum ConversionError: Error, Sendable, CustomStringConvertible {
     case let error as ContainerError: .container(error)
     case let error as ModelError: .model(error)
     default: .invalidInput("\(error)")
+    }
+  }
+
+  /// Wraps an error thrown while exporting the container at `container`: a format writer that
+  /// refuses what it is given (a tensor name, a metadata key, a size) refuses the container's
+  /// content, so the container is named and the error is the input's (exit 2); a failure of
+  /// the file system stays the output's (exit 1).
+  static func exporting(_ error: any Error, container: String) -> ConversionError {
+    switch error {
+    case let error as SafeTensorsError:
+      .invalidInput("\(container): cannot be exported as safetensors: \(error)")
+    case let error as GGUFError:
+      .invalidInput("\(container): cannot be exported as GGUF: \(error)")
+    default: writing(error)
     }
   }
 

@@ -58,11 +58,35 @@ public struct ConversionOptions: Sendable, Hashable {
     self.gateBias = gateBias
   }
 
-  /// Checks the values that make sense on their own, whatever the model. (The expert count
-  /// and top-k are checked against the model by ``ConversionPlan``.)
+  /// Checks the values that make sense on their own, whatever the model.
   ///
-  /// - Throws: ``ConversionError/invalidOptions(_:)`` naming the flag.
+  /// `convert` refuses these as usage errors (exit 64). What only the model can refute (an
+  /// expert count above n, a top-k above the default E, a layer past the last) is checked by
+  /// ``ConversionPlan``.
+  ///
+  /// - Throws: ``ConversionError/invalidOptions(_:)`` naming the flag and the value given.
   public func validate() throws(ConversionError) {
+    if let experts, experts < 1 {
+      throw .invalidOptions("--experts must be at least 1, not \(experts)")
+    }
+    if let topK, topK < 1 { throw .invalidOptions("--top-k must be at least 1, not \(topK)") }
+    if let experts, let topK, topK > experts {
+      throw .invalidOptions("--top-k \(topK) is outside 1...\(experts) (--experts \(experts))")
+    }
+    if let layers {
+      do {
+        _ = try LayerSelection.parse(layers)
+      } catch {
+        throw .invalidOptions("--layers: \(error)")
+      }
+    }
+    if let ffnPattern {
+      do {
+        _ = try FFNPattern.parse(ffnPattern)
+      } catch {
+        throw .invalidOptions("\(error)")
+      }
+    }
     if let compressionLevel, !(-131072...22).contains(compressionLevel) {
       throw .invalidOptions("--compress level \(compressionLevel) is outside zstd's -131072...22")
     }

@@ -162,6 +162,7 @@ public struct Converter: Sendable {
       throw .reading(error)
     }
     defer { KeyReader.release(tensor) }
+    try KeyReader.checkFinite(tensor, file: plan.source.path, layer: nil)
     do {
       try writer.append(tensor)
     } catch {

@@ -151,6 +151,28 @@ enum KeyReader {
     return result
   }
 
+  /// Refuses a tensor that holds NaN or infinity.
+  ///
+  /// The error names its file, the tensor, the first such element and its byte offset: a
+  /// converter must never store one (verify and run refuse them). Block-quantised types without
+  /// a decoder cannot be checked and pass.
+  ///
+  /// - Parameters:
+  ///   - file: the input as the user named it, for tensors not mapped from a file.
+  ///   - layer: the converted layer the tensor belongs to, `nil` for a passthrough tensor.
+  static func checkFinite(_ tensor: Tensor, file: String, layer: Int?) throws(ConversionError) {
+    guard !tensor.dtype.isQuantized || Dequantizer.supports(tensor.dtype) else { return }
+    let found: NonFiniteValue?
+    do {
+      found = try NonFiniteValue.first(in: tensor)
+    } catch {
+      throw .model(
+        .unreadableTensor(
+          reason: "\(error)", location: ErrorLocation(file: file, tensor: tensor.name)))
+    }
+    if let found { throw .model(.nonFiniteValue(found, file: file, layer: layer)) }
+  }
+
   /// Lets the kernel drop the pages of a mapped tensor that was read once.
   static func release(_ tensor: Tensor) {
     if case .mapped(let file, let offset, let count) = tensor.storage {

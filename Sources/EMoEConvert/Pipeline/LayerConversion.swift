@@ -26,6 +26,13 @@ struct LayerConversion {
     let keyLocation = ErrorLocation(file: ffn.source.path, tensor: ffn.member(keyRole)?.info.name)
 
     phase(.readingKeys)
+    // Every stored value must be finite; the keys were scanned when planning, the values and
+    // biases are scanned here, before anything of the layer is written.
+    for member in ffn.members where member.role != keyRole {
+      let tensor = try source(member.role)
+      defer { KeyReader.release(tensor) }
+      try KeyReader.checkFinite(tensor, file: ffn.source.path, layer: ffn.layer)
+    }
     var gate: [Float] = []
     var gateBias: [Float]?
     let clustering: Clustering

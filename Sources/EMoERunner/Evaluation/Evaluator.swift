@@ -1,6 +1,7 @@
 import EMoECore
 import EMoEFormats
 import EMoEModel
+import EMoENumerics
 
 /// `emoe-pack run`: evaluates one FFN layer or a whole model on given inputs and returns the
 /// outputs as named tensors, so other tools can compare numbers.
@@ -30,7 +31,8 @@ public enum Evaluator {
   ///
   /// - Throws: ``VerificationError`` when a file cannot be read, an input tensor is missing or
   ///   has the wrong shape, the layer is not converted (or not in the source), or k is out of
-  ///   range.
+  ///   range; with ``VerificationError/isNonFinite`` set when a stored tensor of the layer, an
+  ///   input or an output holds NaN or infinity (nothing is written then).
   public static func evaluate(_ request: EvaluationRequest) throws(VerificationError) -> Result {
     let isContainer: Bool
     do {
@@ -85,6 +87,8 @@ public enum Evaluator {
     let x = try HiddenStateInputs.read(
       from: request.inputs, layer: nil, dimension: record.hiddenSize)
     let d = record.hiddenSize
+    // NaN gate scores would route every token to experts 0...k-1 and report success.
+    try FiniteCheck.require(container, layer: record)
     do {
       let weights = try ExpertFFNWeights(container: container, layer: record)
       let ffn = try ExpertFFN(weights: weights, topK: k, path: .sparse)
@@ -102,6 +106,12 @@ public enum Evaluator {
             into: y.baseAddress!)
         }
       }
+      try FiniteCheck.require(
+        scores, tensor: "router_scores", shape: [x.tokens, record.expertCount],
+        file: request.model, what: "the router scores of layer \(record.layer)")
+      try FiniteCheck.require(
+        output, tensor: "output", shape: [x.tokens, d], file: request.model,
+        what: "the output of layer \(record.layer)")
       let ids = routing.selected.map { Int32($0) }
       return Result(
         tensors: [
@@ -131,8 +141,19 @@ public enum Evaluator {
       let ffn = try Architecture.detect(source).layer(layerIndex, in: source)
       let x = try HiddenStateInputs.read(
         from: request.inputs, layer: nil, dimension: ffn.hiddenSize)
+      for member in ffn.members {
+        let tensor = try ffn.tensor(member.role)
+        guard !tensor.dtype.isQuantized || Dequantizer.supports(tensor.dtype) else { continue }
+        if let found = try NonFiniteValue.first(in: tensor) {
+          throw VerificationError(
+            nonFinite: found, file: request.model, what: "layer \(layerIndex) FFN \(member.role)")
+        }
+      }
       let dense = try DenseFFN(ffn)
       let output = try dense.forward(x.values, tokens: x.tokens)
+      try FiniteCheck.require(
+        output, tensor: "output", shape: [x.tokens, ffn.hiddenSize], file: request.model,
+        what: "the output of layer \(layerIndex)")
       return Result(
         tensors: [Tensor(name: "output", shape: [x.tokens, ffn.hiddenSize], float32: output)],
         metadata: [("mode", "ffn"), ("layer", "\(layerIndex)"), ("dense", "true")],
@@ -163,6 +184,7 @@ public enum Evaluator {
               "--top-k \(k) is not between 1 and layer \(record.layer)'s \(record.expertCount) "
                 + "experts")
           }
+          try FiniteCheck.require(container, layer: record)
           replacing[record.layer] = try ExpertFFN(
             weights: ExpertFFNWeights(container: container, layer: record), topK: k)
         }
@@ -183,6 +205,14 @@ public enum Evaluator {
       output = try model.run(tokens: ids, tokenTypes: types, replacing: replacing)
     } catch {
       throw VerificationError(reading: request.model, error)
+    }
+    try FiniteCheck.require(
+      output.hiddenStates, tensor: "hidden_states", shape: [ids.count, model.hiddenSize],
+      file: request.model, what: "the model's final hidden states")
+    if let logits = output.logits {
+      try FiniteCheck.require(
+        logits, tensor: "logits", shape: [ids.count, logits.count / max(ids.count, 1)],
+        file: request.model, what: "the model's logits")
     }
     var tensors = [
       Tensor(

@@ -45,6 +45,12 @@ struct EquivalenceCheck {
     } catch {
       return .failed(.equivalence, name, layer: layer, detail: "\(error)")
     }
+    if let nonFinite = FiniteCheck.outputs(
+      [("the dense FFN's output", reference), ("the EMoE FFN's output at k = E", output)],
+      tokens: tokens, width: d, name: name, layer: layer)
+    {
+      return nonFinite
+    }
     let comparison = OutputComparison(output, reference: reference, tokens: tokens, width: d)
     var measures = comparison.measures
     measures.append(JSONMember("tolerance", .number(tolerance)))

@@ -49,8 +49,9 @@ public enum HiddenStateInputs {
   /// The `[T, dimension]` hidden states for `layer` from the safetensors file at `path`:
   /// `hidden_states.<layer>` if present, else `hidden_states`.
   ///
-  /// - Throws: ``VerificationError`` when the file cannot be read, has neither tensor, or the
-  ///   tensor is not a `[T, dimension]` float matrix with T ≥ 1.
+  /// - Throws: ``VerificationError`` when the file cannot be read, has neither tensor, the
+  ///   tensor is not a `[T, dimension]` float matrix with T ≥ 1, or it holds NaN or infinity
+  ///   (``VerificationError/isNonFinite``).
   public static func read(from path: String, layer: Int?, dimension: Int) throws(VerificationError)
     -> (values: [Float], tokens: Int)
   {
@@ -89,10 +90,14 @@ public enum HiddenStateInputs {
       throw VerificationError(
         "is \(tensor.dtype.rawValue); expected F32, F16, BF16 or F64", location: location)
     }
+    let values: [Float]
     do {
-      return (try tensor.floatValues(), tensor.shape[0])
+      values = try tensor.floatValues()
     } catch {
       throw VerificationError("\(error)", location: location)
     }
+    try FiniteCheck.require(
+      values, tensor: name, shape: tensor.shape, file: file.path, what: "the input")
+    return (values, tensor.shape[0])
   }
 }

@@ -1,5 +1,6 @@
 import EMoECore
 import EMoEFormats
+import EMoENumerics
 
 #if canImport(Glibc)
   import Glibc
@@ -84,6 +85,28 @@ struct ModelCheck {
     hiddenSize: Int, lossy: Bool
   ) -> VerificationCheck {
     let name = k == 0 ? "model k=E" : "model k=\(k)"
+    // NaN compares as neither larger nor smaller, so figures of NaN outputs would read as a
+    // perfect match (argmax agreement 100 %, KL 0): judge finiteness first.
+    let outputs: [(String, [Float]?, Int)] = [
+      ("the dense source model's hidden states", reference.hiddenStates, hiddenSize),
+      ("the dense source model's logits", reference.logits, 0),
+      ("the EMoE model's hidden states", output.hiddenStates, hiddenSize),
+      ("the EMoE model's logits", output.logits, 0),
+    ]
+    for (what, values, width) in outputs {
+      guard let values else { continue }
+      let columns = width > 0 ? width : values.count / max(tokens, 1)
+      if let bad = NonFiniteValue.first(
+        in: values, tensor: what.hasSuffix("logits") ? "logits" : "hidden_states",
+        shape: [tokens, columns])
+      {
+        return .failed(
+          .finite, name,
+          detail: "\(what) hold \(bad.valueText) at token \(bad.index[0]), column "
+            + "\(bad.index[1]); no figure of a non-finite output means anything",
+          measures: FiniteCheck.measures(bad))
+      }
+    }
     let hidden = OutputComparison(
       output.hiddenStates, reference: reference.hiddenStates, tokens: tokens, width: hiddenSize)
     var measures: [JSONMember] = [

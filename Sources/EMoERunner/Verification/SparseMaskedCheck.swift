@@ -33,10 +33,12 @@ public enum SparseMaskedCheck {
     public var load: [Int]
     /// The relative tolerance applied.
     public var tolerance: Double
+    /// A failed `finite` check when the reference or a path's output holds NaN or infinity.
+    public var nonFinite: VerificationCheck?
 
-    /// Whether the selections agree and both paths are within tolerance.
+    /// Whether the outputs are finite, the selections agree and both paths are within tolerance.
     public var ok: Bool {
-      selectionMismatches.isEmpty && sparse.maxRelative <= tolerance
+      nonFinite == nil && selectionMismatches.isEmpty && sparse.maxRelative <= tolerance
         && masked.maxRelative <= tolerance
     }
   }
@@ -146,7 +148,12 @@ public enum SparseMaskedCheck {
         sparseOutput, reference: reference, tokens: tokens, width: d, include: include),
       masked: OutputComparison(
         maskedOutput, reference: reference, tokens: tokens, width: d, include: include),
-      load: load, tolerance: tolerance)
+      load: load, tolerance: tolerance,
+      nonFinite: FiniteCheck.outputs(
+        [
+          ("the masked reference's output", reference), ("the sparse path's output", sparseOutput),
+          ("the masked path's output", maskedOutput),
+        ], tokens: tokens, width: d, name: "k=\(topK)", layer: nil))
   }
 
   /// The outcome as a check of `layer`.
@@ -161,6 +168,11 @@ public enum SparseMaskedCheck {
       JSONMember("load", .array(outcome.load.map { .integer(Int64($0)) })),
       JSONMember("tolerance", .number(outcome.tolerance)),
     ]
+    if var nonFinite = outcome.nonFinite {
+      nonFinite.name = name
+      nonFinite.layer = layer
+      return nonFinite
+    }
     let loadText =
       "load min \(outcome.load.min() ?? 0) / max \(outcome.load.max() ?? 0) tokens per expert"
     if let first = outcome.selectionMismatches.first {

@@ -6,6 +6,9 @@
 public enum VerificationKind: String, Sendable, CaseIterable, Comparable {
   /// Header, every tensor checksum, padding (exit 3).
   case integrity
+  /// Every stored tensor, input and output holds numbers, not NaN or infinity (exit 8). A
+  /// non-finite value explains any later failure and makes a passing comparison meaningless.
+  case finite
   /// Each converted layer against the source: permutation, expert sizes, every stored matrix
   /// and bias row, gate rows, passthrough tensors (exit 5).
   case permutation
@@ -24,6 +27,7 @@ public enum VerificationKind: String, Sendable, CaseIterable, Comparable {
   public var title: String {
     switch self {
     case .integrity: "integrity"
+    case .finite: "finite values"
     case .permutation: "permutation against the source"
     case .equivalence: "equivalence at k = E"
     case .sparseMasked: "sparse path vs masked reference"

@@ -8,14 +8,16 @@ import EMoEModel
 /// 1. **integrity**: the header, every tensor's checksum (and decompression), the padding
 ///    (``EMoEFormats/ContainerIntegrity``). When it fails, the file is damaged and the checks
 ///    below are skipped.
-/// 2. **permutation**: each layer's permutation is a permutation and its expert sizes fit the
+/// 2. **finite**: every stored tensor holds numbers, no NaN or infinity (``FiniteCheck``); a
+///    layer that fails it skips the output checks below, which would prove nothing.
+/// 3. **permutation**: each layer's permutation is a permutation and its expert sizes fit the
 ///    record (container only); with the source, every stored matrix row, bias value and gate
 ///    row is checked against it (``LayerSourceCheck``), and every passthrough tensor's bytes.
-/// 3. **equivalence**: with the source, the EMoE FFN at k = E against the dense FFN
+/// 4. **equivalence**: with the source, the EMoE FFN at k = E against the dense FFN
 ///    (``EquivalenceCheck``).
-/// 4. **sparse_masked**: the sparse path against the masked reference at each k
+/// 5. **sparse_masked**: the sparse path against the masked reference at each k
 ///    (``SparseMaskedCheck``; container only).
-/// 5. **model** (with `--model`): the whole model at each k against the dense source
+/// 6. **model** (with `--model`): the whole model at each k against the dense source
 ///    (``ModelCheck``).
 ///
 /// The source is `--source` or the recorded files beside the container (``SourceLocator``);
@@ -63,13 +65,17 @@ public struct Verifier: Sendable {
     }
     guard !checks.contains(where: \.failed) else {
       let reason = "the file is damaged (integrity failed)"
-      checks += [VerificationKind.permutation, .equivalence, .sparseMasked].map {
+      checks += [VerificationKind.finite, .permutation, .equivalence, .sparseMasked].map {
         .skipped($0, "all", reason: reason)
       }
       return VerificationReport(
         file: path, source: nil, sourceNote: "not compared: " + reason, inputsNote: "none",
         tolerance: options.tolerance, checks: checks)
     }
+    let finite = FiniteCheck.run(container)
+    checks += finite
+    let nonFiniteLayers = Set(finite.filter(\.failed).compactMap(\.layer))
+    let nonFinitePassthrough = finite.contains { $0.failed && $0.layer == nil }
     for k in options.topK ?? [] {
       for record in container.layers where !(1...record.expertCount).contains(k) {
         throw VerificationError(
@@ -86,14 +92,19 @@ public struct Verifier: Sendable {
       try detect(source.model, container)
     }
     for record in container.layers.sorted(by: { $0.layer < $1.layer }) {
-      checks += try layerChecks(record, container, located, architecture, sourceNote)
+      checks += try layerChecks(
+        record, container, located, architecture, sourceNote,
+        nonFinite: nonFiniteLayers.contains(record.layer))
     }
     if let located {
       checks.append(PassthroughCheck.run(container: container, source: located.model))
     } else {
       checks.append(.skipped(.permutation, "passthrough", reason: sourceNote))
     }
-    if options.model, let located {
+    if options.model, located != nil, !nonFiniteLayers.isEmpty || nonFinitePassthrough {
+      checks.append(
+        .skipped(.model, "model", reason: "stored tensors hold NaN or infinity (finite values)"))
+    } else if options.model, let located {
       let ks = options.topK ?? Array(Set(container.layers.map(\.topK))).sorted()
       checks += try ModelCheck(
         container: container, source: located.model, ks: ks, tokens: options.tokens,
@@ -129,7 +140,7 @@ public struct Verifier: Sendable {
   /// Every check of one converted layer.
   private func layerChecks(
     _ record: ContainerLayerRecord, _ container: ContainerFile, _ located: LocatedSource?,
-    _ architecture: Architecture?, _ sourceNote: String
+    _ architecture: Architecture?, _ sourceNote: String, nonFinite: Bool
   ) throws(VerificationError) -> [VerificationCheck] {
     let layer = record.layer
     let (permutationCheck, permutation) = LayoutCheck.permutation(container, record)
@@ -156,6 +167,13 @@ public struct Verifier: Sendable {
       ).run()
     }
 
+    if nonFinite {
+      // Outputs computed from NaN weights prove nothing either way.
+      let reason = "the layer's stored tensors hold NaN or infinity (finite values)"
+      checks.append(.skipped(.equivalence, "layer \(layer) k=E", layer: layer, reason: reason))
+      checks.append(.skipped(.sparseMasked, "layer \(layer)", layer: layer, reason: reason))
+      return checks
+    }
     let weights: ExpertFFNWeights
     do {
       weights = try ExpertFFNWeights(container: container, layer: record)
