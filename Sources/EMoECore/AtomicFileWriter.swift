@@ -47,7 +47,6 @@ public final class AtomicFileWriter {
     descriptor = fd
     temporaryPath = path
     if let mode = OutputSafety.preservedMode(of: destination) { fchmod(fd, mode) }
-    TemporaryFiles.register(temporaryPath)
     buffer.reserveCapacity(bufferCapacity)
   }
 
@@ -62,9 +61,23 @@ public final class AtomicFileWriter {
     for _ in 0..<100 {
       let suffix = String((0..<6).map { _ in letters[Int(generator.next() % 62)] })
       let path = "\(directory)/.\(base).tmp-\(suffix)"
+      // Registered before it exists, so that a signal arriving while it is created removes it.
+      TemporaryFiles.register(path)
       let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+      if fd >= 0, TemporaryFiles.isTerminating {
+        // The signal handler is about to end the process: remove the file and wait for it, so
+        // that no failure reported here can finish the process with another status first.
+        close(fd)
+        unlink(path)
+        TemporaryFiles.parkUntilExit()
+      }
       if fd >= 0 { return (fd, path) }
-      if errno != EEXIST { break }
+      let failure = errno
+      TemporaryFiles.unregister(path)
+      if failure != EEXIST {
+        errno = failure
+        break
+      }
     }
     throw .fromErrno(destination, "create a temporary file")
   }

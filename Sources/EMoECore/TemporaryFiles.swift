@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -52,14 +54,26 @@ public enum TemporaryFiles {
 
   /// Unlinks every registered temporary file, then removes the registered staging folders
   /// (emptied by the first pass); safe to call from a signal handler.
+  ///
+  /// A path that does not exist yet stays registered: its writer may be creating it right now,
+  /// and a second call removes it.
   public static func removeAll() {
     for slot in 0..<capacity where used[slot] {
-      if unlink(table + slot * pathLength) == 0 || errno == ENOENT { used[slot] = false }
+      if unlink(table + slot * pathLength) == 0 { used[slot] = false }
     }
     for slot in 0..<capacity where used[slot] {
-      rmdir(table + slot * pathLength)
-      used[slot] = false
+      if rmdir(table + slot * pathLength) == 0 { used[slot] = false }
     }
+  }
+
+  /// Whether a signal handler is removing the temporary files: no new one may be created.
+  public static var isTerminating: Bool { terminating.load(ordering: .sequentiallyConsistent) }
+
+  private static let terminating = Atomic<Bool>(false)
+
+  /// Blocks the calling thread for good: the signal handler ends the process within moments.
+  static func parkUntilExit() -> Never {
+    while true { sleep(1) }
   }
 
   /// Installs handlers for SIGINT, SIGTERM and SIGHUP that remove every temporary file and then
@@ -67,6 +81,13 @@ public enum TemporaryFiles {
   public static func installSignalHandlers() {
     for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
       signal(signalNumber) { received in
+        // Other threads keep running while this one cleans up. A writer registers its path
+        // before creating the file and removes the file itself once it sees the flag, and the
+        // second pass catches a file created between the first pass and that check.
+        TemporaryFiles.terminating.store(true, ordering: .sequentiallyConsistent)
+        TemporaryFiles.removeAll()
+        var pause = timespec(tv_sec: 0, tv_nsec: 50_000_000)
+        nanosleep(&pause, nil)
         TemporaryFiles.removeAll()
         _exit(128 + received)
       }
