@@ -14,7 +14,7 @@ enum CommandFailure {
       throw error
     } catch let error as FileError {
       printError("\(error)")
-      throw ExitStatus.failure
+      throw error.isWrongKind ? ExitStatus.invalidInput : ExitStatus.failure
     } catch {
       printError("\(error)")
       throw ExitStatus.invalidInput

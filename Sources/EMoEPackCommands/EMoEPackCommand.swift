@@ -29,6 +29,7 @@ public struct EMoEPackCommand: AsyncParsableCommand {
   /// with 128 + the signal number, so an interrupted command never leaves a partial file.
   public static func main() async {
     TemporaryFiles.installSignalHandlers()
+    MappedFileFaults.installHandler()
     await main(ConvertCommand.normalizingArguments(Array(CommandLine.arguments.dropFirst())))
   }
 }

@@ -37,6 +37,25 @@ public enum Zstd {
     return output
   }
 
+  /// Checks, without decompressing, that `source` is exactly one frame whose header declares
+  /// `expectedSize` decompressed bytes, so a caller can allocate that much safely.
+  public static func checkFrame(_ source: UnsafeRawBufferPointer, declaring expectedSize: Int)
+    throws(ZstdError)
+  {
+    let declared = ZSTD_getFrameContentSize(source.baseAddress, source.count)
+    // ZSTD_CONTENTSIZE_ERROR and ZSTD_CONTENTSIZE_UNKNOWN are the two top values.
+    guard declared < UInt64.max - 1 else {
+      throw ZstdError(reason: "not a zstd frame with a known size")
+    }
+    guard declared == UInt64(expectedSize) else {
+      throw ZstdError(reason: "frame holds \(declared) bytes, expected \(expectedSize)")
+    }
+    let frameSize = ZSTD_findFrameCompressedSize(source.baseAddress, source.count)
+    guard ZSTD_isError(frameSize) == 0, frameSize == source.count else {
+      throw ZstdError(reason: "the stored bytes are not exactly one zstd frame")
+    }
+  }
+
   /// Decompresses one frame into exactly `expectedSize` bytes at `destination`.
   ///
   /// - Throws: ``ZstdError`` when the frame is corrupt or does not hold exactly that many bytes.

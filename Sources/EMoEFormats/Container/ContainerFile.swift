@@ -130,9 +130,20 @@ public final class ContainerFile: ModelSource {
   }
 
   /// Decompresses a compressed tensor and checks the result against its raw checksum.
+  ///
+  /// The frame's header must declare ``ContainerTensorEntry/rawLength`` bytes before a buffer of
+  /// that size is allocated (the manifest check already bounded it by the frame's size), and
+  /// zstd writes no byte past it, so a frame that inflates further is stopped there.
   public func decompressedBytes(of entry: ContainerTensorEntry) throws(ContainerError) -> [UInt8] {
-    var output = [UInt8](repeating: 0, count: entry.rawLength)
     let stored = storedBytes(of: entry)
+    do throws(ZstdError) {
+      try Zstd.checkFrame(stored, declaring: entry.rawLength)
+    } catch {
+      throw ContainerError(
+        .decompressionFailed, ErrorLocation(file: path, tensor: entry.name, offset: entry.offset),
+        "cannot decompress: \(error)")
+    }
+    var output = [UInt8](repeating: 0, count: entry.rawLength)
     let outcome = output.withUnsafeMutableBytes { target in
       Result { () throws(ZstdError) in try Zstd.decompress(stored, into: target) }
     }

@@ -17,6 +17,20 @@ public enum ContainerFormat {
   /// The deepest JSON nesting accepted in a manifest (a `config.json` can nest a few levels).
   public static let maximumManifestDepth: Int32 = 64
 
+  /// The most bytes one stored byte of a zstd frame can decompress to: zstd's best case is a
+  /// run of RLE blocks, 4 bytes (a 3-byte block header and the byte) for each 128 KiB block.
+  ///
+  /// A compressed tensor claiming more than `stored_length` times this is refused when the
+  /// file is opened, before anything is allocated for it (Formats/EMoE.md, "Limits").
+  public static let maximumCompressionRatio = 32_768
+
+  /// The largest `raw_length` a zstd frame of `storedLength` bytes can hold.
+  public static func maximumRawLength(storedLength: Int) -> Int {
+    let (product, overflow) = storedLength.multipliedReportingOverflow(
+      by: maximumCompressionRatio)
+    return overflow ? Int.max : product
+  }
+
   /// Features a file may list in `required_features`, all implemented by this reader.
   public enum Feature: String, CaseIterable, Sendable {
     /// Some tensor is stored as a zstd frame.

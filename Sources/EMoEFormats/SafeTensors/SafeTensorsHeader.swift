@@ -28,6 +28,12 @@ import EMoECore
 public struct SafeTensorsHeader: Sendable {
   /// The largest header the reference accepts, in bytes.
   public static let maximumHeaderLength = 100_000_000
+  /// The most entries (tensors plus `__metadata__`) a header may hold.
+  ///
+  /// emoe-pack's own limit, counted by a quick scan before the JSON is parsed, so a 100 MB
+  /// header of a million empty tensors is refused in milliseconds. The largest real single files hold tens of thousands
+  /// of tensors (a 384-expert, 61-layer MoE with scale tensors holds about 140,000).
+  public static let maximumTensorCount = 1 << 18
 
   /// The header's length in bytes, as the first 8 bytes of the file declare it.
   public let headerLength: Int
@@ -70,6 +76,15 @@ public struct SafeTensorsHeader: Sendable {
     let text = UnsafeRawBufferPointer(rebasing: file[8..<(8 + length)])
     if let bad = Self.firstInvalidUTF8(text) {
       throw fail(.invalidHeader, "invalid UTF-8 sequence", offset: 8 + bad)
+    }
+
+    let members = SafeTensorsHeaderScanner.topLevelMemberCount(
+      text, stoppingAbove: Self.maximumTensorCount)
+    guard members <= Self.maximumTensorCount else {
+      throw fail(
+        .tooManyTensors,
+        "the header holds more than \(Self.maximumTensorCount) entries (emoe-pack's limit)",
+        offset: 8)
     }
 
     let root: JSONValue
