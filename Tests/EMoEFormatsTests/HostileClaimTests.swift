@@ -161,7 +161,7 @@ struct HostileClaimTests {
     }
   }
 
-  @Test("a safetensors header of 300,000 empty tensors is refused quickly by its count")
+  @Test("a safetensors header of 169,000 empty tensors is refused quickly by its count")
   func tooManyTensors() throws {
     let directory = try TemporaryDirectory()
     let path = directory.file("many.safetensors")
@@ -205,7 +205,9 @@ struct HostileClaimTests {
     let started = Date()
     let file = try SafeTensorsFile(path: path)
     #expect(file.tensorInfos.count == count)
-    #expect(Date().timeIntervalSince(started) < 5)
+    // About a second on an idle machine; the bound leaves room for a loaded CI runner while
+    // still catching a parse that grows faster than the header.
+    #expect(Date().timeIntervalSince(started) < 10)
   }
 
   @Test("a folder or a device is refused as a file before it is read, as of the wrong kind")
