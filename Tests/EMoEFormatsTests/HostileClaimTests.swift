@@ -161,6 +161,36 @@ struct HostileClaimTests {
     }
   }
 
+  @Test("checking a frame that inflates 64 MiB of zeros holds 1 MiB at a time")
+  func streamedCheck() throws {
+    let size = 64 << 20
+    let zeros = [UInt8](repeating: 0, count: size)
+    let frame = try zeros.withUnsafeBytes { try Zstd.compress($0, level: 3) }
+    #expect(frame.count * 1000 < size, "the frame should inflate more than 1000-fold")
+    var largest = 0
+    var total = 0
+    var hasher = XXH64()
+    try frame.withUnsafeBytes { source in
+      try Zstd.decompressStreaming(source, expectedSize: size) { chunk in
+        largest = max(largest, chunk.count)
+        total += chunk.count
+        hasher.update(chunk)
+      }
+    }
+    #expect(largest <= 1 << 20)
+    #expect(total == size)
+    #expect(hasher.finalize() == XXH64.hash(zeros))
+    #expect(throws: ZstdError.self) {
+      try frame.withUnsafeBytes {
+        try Zstd.decompressStreaming($0, expectedSize: size / 2) { _ in }
+      }
+    }
+    let cut = Array(frame.dropLast(3))
+    #expect(throws: ZstdError.self) {
+      try cut.withUnsafeBytes { try Zstd.decompressStreaming($0, expectedSize: size) { _ in } }
+    }
+  }
+
   @Test("a safetensors header of 169,000 empty tensors is refused quickly by its count")
   func tooManyTensors() throws {
     let directory = try TemporaryDirectory()

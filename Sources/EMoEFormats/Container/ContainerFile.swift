@@ -129,6 +129,28 @@ public final class ContainerFile: ModelSource {
     file.bytes(offset: entry.offset, count: entry.storedLength)
   }
 
+  /// Decompresses a compressed tensor in 1 MiB pieces and checks them against its raw
+  /// checksum, without holding the whole tensor: what `verify` and `inspect --check` need.
+  public func checkDecompressed(_ entry: ContainerTensorEntry) throws(ContainerError) {
+    var hasher = XXH64()
+    do throws(ZstdError) {
+      try Zstd.decompressStreaming(storedBytes(of: entry), expectedSize: entry.rawLength) {
+        hasher.update($0)
+      }
+    } catch {
+      throw ContainerError(
+        .decompressionFailed, ErrorLocation(file: path, tensor: entry.name, offset: entry.offset),
+        "cannot decompress: \(error)")
+    }
+    let digest = hasher.finalize()
+    guard digest == entry.rawChecksum else {
+      throw ContainerError(
+        .checksumMismatch, ErrorLocation(file: path, tensor: entry.name, offset: entry.offset),
+        "decompressed bytes do not match raw_checksum (stored "
+          + "\(entry.rawChecksum.map(XXH64.hex) ?? "none"), computed \(XXH64.hex(digest)))")
+    }
+  }
+
   /// Decompresses a compressed tensor and checks the result against its raw checksum.
   ///
   /// The frame's header must declare ``ContainerTensorEntry/rawLength`` bytes before a buffer of
