@@ -22,7 +22,10 @@ enum CommandFailure {
   }
 
   /// Writes `message` to stderr prefixed with `Error: `.
+  ///
+  /// Control characters other than line breaks are escaped: messages quote names and keys from
+  /// input files, which must not drive the terminal.
   static func printError(_ message: String) {
-    StandardError.write("Error: \(message)\n")
+    StandardError.write("Error: \(message.escapingControlCharacters(keepingNewlines: true))\n")
   }
 }

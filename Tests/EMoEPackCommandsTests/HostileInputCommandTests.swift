@@ -290,6 +290,16 @@ struct HostileInputCommandTests {
     }
     #expect(text.stdout.contains(#"x\u{1B}]0;pwned\u{7}"#), "\(text.stdout)")
     #expect(text.stdout.contains(#"a\u{1B}[2Jb\rc"#), "\(text.stdout)")
+    // An error quoting a hostile name escapes it too.
+    let bad = directory.file("bad.safetensors")
+    let badHeader = #"{"y\u001b[2J":{"dtype":"F99","shape":[1],"data_offsets":[0,4]}}"#
+    var badBytes = withUnsafeBytes(of: UInt64(badHeader.utf8.count).littleEndian) { Array($0) }
+    badBytes += Array(badHeader.utf8) + [0, 0, 0, 0]
+    try Data(badBytes).write(to: URL(fileURLWithPath: bad))
+    let failure = try Self.run(["inspect", bad])
+    #expect(failure.status == 2, "\(failure.stderr)")
+    #expect(!failure.stderr.contains("\u{1B}"), "\(failure.stderr)")
+    #expect(failure.stderr.contains(#"y\u{1B}[2J"#), "\(failure.stderr)")
     let json = try Self.run(["inspect", path, "--json"])
     #expect(json.status == 0)
     let document = try JSONValue.parse(json.stdout)

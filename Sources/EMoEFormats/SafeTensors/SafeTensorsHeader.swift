@@ -9,7 +9,8 @@ import EMoECore
 /// 1. fewer than 8 bytes: ``SafeTensorsError/Kind/headerTooSmall``;
 /// 2. a header length above 100,000,000: ``SafeTensorsError/Kind/headerTooLarge``;
 /// 3. a header running past the end of the file: ``SafeTensorsError/Kind/invalidHeaderLength``;
-/// 4. a header that is not UTF-8: ``SafeTensorsError/Kind/invalidHeader``;
+/// 4. a header that is not UTF-8: ``SafeTensorsError/Kind/invalidHeader``; then, emoe-pack's own
+///    rule, more than ``maximumTensorCount`` entries: ``SafeTensorsError/Kind/tooManyTensors``;
 /// 5. not JSON, not an object, or fields of the wrong type:
 ///    ``SafeTensorsError/Kind/invalidHeaderDeserialization``;
 /// 6. tensors, taken in data-offset order, that do not tile the data section from 0 without
