@@ -200,6 +200,20 @@ struct HostileInputCommandTests {
     #expect(!FileManager.default.fileExists(atPath: output))
   }
 
+  @Test("a config.json of 3 million values is refused before json-c builds them")
+  func configOfManyValues() throws {
+    let directory = try TemporaryDirectory()
+    let model = try Self.llamaTiny(in: directory) { config in
+      let zeros = Array(repeating: "0", count: 3_000_000).joined(separator: ",")
+      return String(config.dropLast(2)) + #","padding":["# + zeros + "]}\n"
+    }
+    let output = directory.file("out.emoe")
+    let result = try Self.run(["convert", model, output], timeout: 60)
+    #expect(result.status == 2, "\(result.stderr)")
+    #expect(result.stderr.contains(directory.file("config.json")), "\(result.stderr)")
+    #expect(result.stderr.contains("more than 2097152 values"), "\(result.stderr)")
+  }
+
   @Test("block_count = 2^32 - 1 in a GGUF is refused by convert and by export --to gguf")
   func hugeBlockCount() throws {
     let directory = try TemporaryDirectory()

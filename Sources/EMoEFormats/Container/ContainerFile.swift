@@ -50,7 +50,8 @@ public final class ContainerFile: ModelSource {
     do throws(JSONParseError) {
       json = try JSONValue.parse(
         UnsafeRawBufferPointer(rebasing: region[0..<end]),
-        maximumDepth: ContainerFormat.maximumManifestDepth)
+        maximumDepth: ContainerFormat.maximumManifestDepth,
+        maximumValues: ContainerFormat.maximumManifestValues)
     } catch {
       throw ContainerError(
         .invalidManifest, ErrorLocation(file: path, offset: header.manifestOffset + error.offset),

@@ -14,6 +14,9 @@ public enum ContainerFormat {
   public static let maximumManifestLength = 1 << 30
   /// The checksum algorithm named in the manifest.
   public static let checksumAlgorithm = "xxh64"
+  /// The most JSON values a manifest may hold (8 Mi): room for GGUF metadata at its 4 Mi array
+  /// element limit, counted before any is built.
+  public static let maximumManifestValues = 8 << 20
   /// The deepest JSON nesting accepted in a manifest (a `config.json` can nest a few levels).
   public static let maximumManifestDepth: Int32 = 64
 
