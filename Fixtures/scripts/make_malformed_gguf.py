@@ -114,8 +114,17 @@ def files():
     yield ("array_too_long.gguf", "arrayTooLong", "an array claiming 2^40 elements",
            build(kvs=BASE_KVS + [kv("x.a", ARR, struct.pack("<IQ", U8, 1 << 40))]))
     yield ("array_over_total_budget.gguf", "arrayTooLong",
-           "an array of 17 M elements: over emoe-pack's 16 M total for all metadata arrays",
+           "an array of 17 M elements: over emoe-pack's 4 M total for all metadata arrays",
            build(kvs=BASE_KVS + [kv("x.a", ARR, struct.pack("<IQ", U8, 17 << 20))], tensors=[],
+                 data=b""))
+    yield ("array_5m_elements.gguf", "arrayTooLong",
+           "an array of 5 M u8: under ggml's per-array cap, over emoe-pack's 4 M total, refused "
+           "before its elements are read",
+           build(kvs=BASE_KVS + [kv("x.a", ARR, struct.pack("<IQ", U8, 5 << 20))], tensors=[],
+                 data=b""))
+    yield ("string_array_16m_empty.gguf", "arrayTooLong",
+           "an array claiming 16 M strings: over the 4 M total, refused before any is read",
+           build(kvs=BASE_KVS + [kv("x.a", ARR, struct.pack("<IQ", STR, 16 << 20))], tensors=[],
                  data=b""))
     yield ("array_past_end.gguf", "truncated", "an array of 100000 u32 in a small file",
            build(kvs=BASE_KVS + [kv("x.a", ARR, struct.pack("<IQ", U32, 100000))], tensors=[],

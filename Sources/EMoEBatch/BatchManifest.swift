@@ -31,7 +31,7 @@ public struct BatchManifest: Sendable {
     } catch {
       throw BatchManifestError(
         location: ErrorLocation(file: path), reason: "cannot read the manifest: \(error)",
-        isIOFailure: true)
+        isIOFailure: !error.isWrongKind)
     }
     return try BatchManifest(text: bytes, path: path)
   }

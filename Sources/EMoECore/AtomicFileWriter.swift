@@ -71,7 +71,10 @@ public final class AtomicFileWriter {
         unlink(path)
         TemporaryFiles.parkUntilExit()
       }
-      if fd >= 0 { return (fd, path) }
+      if fd >= 0 {
+        TestHooks.pauseAfterTemporaryRegistered()
+        return (fd, path)
+      }
       let failure = errno
       TemporaryFiles.unregister(path)
       if failure != EEXIST {

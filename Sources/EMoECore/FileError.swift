@@ -16,6 +16,11 @@ public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
   ///
   /// An output that is not a regular file or is write-protected (see ``OutputSafety``). Commands report it with exit code 2.
   public var refusal: OutputRefusal?
+  /// What the path is when it is not the regular file a reader needs (`"a FIFO"`, `"a
+  /// directory"`), or `nil` for a failure of the system.
+  ///
+  /// A file of the wrong kind is the user's input at fault (exit 2), not the machine (exit 1).
+  public var wrongKind: String?
 
   /// Creates an error for `operation` on `path` with the system error `code`.
   public init(path: String, operation: String, code: Int32) {
@@ -23,6 +28,16 @@ public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
     self.operation = operation
     self.code = code
   }
+
+  /// An error for `path`, which is `kind` (such as `"a FIFO"`) rather than a regular file.
+  public static func notRegular(_ path: String, kind: String) -> FileError {
+    var error = FileError(path: path, operation: "read", code: EINVAL)
+    error.wrongKind = kind
+    return error
+  }
+
+  /// Whether the failure is the input's kind rather than the system (see ``wrongKind``).
+  public var isWrongKind: Bool { wrongKind != nil }
 
   /// Creates an error from the current `errno`.
   public static func fromErrno(_ path: String, _ operation: String) -> FileError {
@@ -39,6 +54,7 @@ public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
   /// A readable message such as `model.safetensors: cannot open: No such file or directory`.
   public var description: String {
     if let refusal { return refusal.description }
+    if let wrongKind { return "\(path): is \(wrongKind), not a regular file" }
     return "\(path): cannot \(operation): \(String(cString: strerror(code)))"
   }
 }

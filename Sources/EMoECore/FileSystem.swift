@@ -27,6 +27,20 @@ public enum FileSystem {
     return Int(status.st_size)
   }
 
+  /// What a file of `mode` is, for messages: `"a directory"`, `"a FIFO"` and so on.
+  public static func kindName(mode: mode_t) -> String {
+    switch mode & S_IFMT {
+    case S_IFREG: "a regular file"
+    case S_IFDIR: "a directory"
+    case S_IFIFO: "a FIFO"
+    case S_IFCHR: "a character device"
+    case S_IFBLK: "a block device"
+    case S_IFSOCK: "a socket"
+    case S_IFLNK: "a symbolic link"
+    default: "a special file"
+    }
+  }
+
   /// The folder part of `path` (`.` when there is none).
   public static func directory(of path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }

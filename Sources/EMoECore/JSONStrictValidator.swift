@@ -8,11 +8,17 @@
 struct JSONStrictValidator {
   private let text: UnsafeRawBufferPointer
   private let maximumDepth: Int
+  private let maximumValues: Int
+  private var values = 0
   private var index = 0
 
-  /// Validates `text`, throwing a ``JSONParseError`` with the offset of the first problem.
-  static func validate(_ text: UnsafeRawBufferPointer, maximumDepth: Int) throws(JSONParseError) {
-    var validator = JSONStrictValidator(text: text, maximumDepth: maximumDepth)
+  /// Validates `text`, throwing a ``JSONParseError`` with the offset of the first problem; more
+  /// than `maximumValues` values (counted before json-c builds any) is such a problem.
+  static func validate(
+    _ text: UnsafeRawBufferPointer, maximumDepth: Int, maximumValues: Int = .max
+  ) throws(JSONParseError) {
+    var validator = JSONStrictValidator(
+      text: text, maximumDepth: maximumDepth, maximumValues: maximumValues)
     validator.skipWhitespace()
     try validator.value(depth: 0)
     validator.skipWhitespace()
@@ -21,9 +27,10 @@ struct JSONStrictValidator {
     }
   }
 
-  private init(text: UnsafeRawBufferPointer, maximumDepth: Int) {
+  private init(text: UnsafeRawBufferPointer, maximumDepth: Int, maximumValues: Int) {
     self.text = text
     self.maximumDepth = maximumDepth
+    self.maximumValues = maximumValues
   }
 
   private var current: UInt8? { index < text.count ? text[index] : nil }
@@ -40,6 +47,10 @@ struct JSONStrictValidator {
 
   private mutating func value(depth: Int) throws(JSONParseError) {
     guard depth < maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
+    values += 1
+    guard values <= maximumValues else {
+      throw fail("more than \(maximumValues) values (the limit for this document)")
+    }
     guard let byte = current else { throw fail("expected a JSON value") }
     switch byte {
     case UInt8(ascii: "{"): try object(depth: depth)

@@ -10,10 +10,15 @@ extension JSONValue {
   /// - Parameters:
   ///   - text: the JSON bytes.
   ///   - maximumDepth: the deepest nesting accepted.
+  ///   - maximumValues: the most values (scalars, arrays and objects) accepted, counted by the
+  ///     grammar pass before anything is built, so a small file of `[0,0,0,…]` cannot make
+  ///     json-c build tens of millions of objects.
   public static func parse(
-    _ text: UnsafeRawBufferPointer, maximumDepth: Int32 = 64
+    _ text: UnsafeRawBufferPointer, maximumDepth: Int32 = 64,
+    maximumValues: Int = defaultMaximumValues
   ) throws(JSONParseError) -> JSONValue {
-    try JSONStrictValidator.validate(text, maximumDepth: Int(maximumDepth) - 1)
+    try JSONStrictValidator.validate(
+      text, maximumDepth: Int(maximumDepth) - 1, maximumValues: maximumValues)
     guard let tokener = json_tokener_new_ex(maximumDepth) else {
       throw JSONParseError(reason: "out of memory", offset: 0)
     }
@@ -42,6 +47,12 @@ extension JSONValue {
     }
     return convert(root)
   }
+
+  /// The most values a parsed document may hold unless the caller allows more (2 Mi).
+  ///
+  /// Several times a safetensors header at its tensor limit or the index of the largest
+  /// checkpoints, and a few hundred megabytes once built.
+  public static let defaultMaximumValues = 2 << 20
 
   /// Parses the UTF-8 bytes of `string`; see ``parse(_:rejectDuplicateKeys:maximumDepth:)``.
   public static func parse(_ string: String) throws(JSONParseError) -> JSONValue {

@@ -17,17 +17,22 @@ public final class MappedFile: Sendable {
 
   /// Maps the file at `path` read-only.
   ///
-  /// - Throws: ``FileError`` when the file cannot be opened, is not a regular file, or cannot be
-  ///   mapped.
+  /// The file is opened with `O_NONBLOCK` and checked with `fstat` before anything is read, so a
+  /// FIFO, device or socket is refused at once instead of blocking for a writer. The mapping is
+  /// recorded with ``MappedFileFaults`` so that a file shrinking while it is read is reported by
+  /// name rather than killing the process with a bare SIGBUS.
+  ///
+  /// - Throws: ``FileError`` when the file cannot be opened or mapped, or (with
+  ///   ``FileError/wrongKind`` set) when it is not a regular file.
   public init(path: String) throws(FileError) {
     self.path = path
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard descriptor >= 0 else { throw .fromErrno(path, "open") }
     defer { close(descriptor) }
     var status = stat()
     guard fstat(descriptor, &status) == 0 else { throw .fromErrno(path, "stat") }
     guard (status.st_mode & S_IFMT) == S_IFREG else {
-      throw FileError(path: path, operation: "map (not a regular file)", code: EINVAL)
+      throw .notRegular(path, kind: FileSystem.kindName(mode: status.st_mode))
     }
     count = Int(status.st_size)
     if count == 0 {
@@ -37,10 +42,14 @@ public final class MappedFile: Sendable {
     let address = mmap(nil, count, PROT_READ, MAP_PRIVATE, descriptor, 0)
     guard let address, address != MAP_FAILED else { throw .fromErrno(path, "map") }
     base = UnsafeRawPointer(address)
+    MappedFileFaults.register(base: UnsafeRawPointer(address), count: count, path: path)
   }
 
   deinit {
-    if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+    if let base {
+      MappedFileFaults.unregister(base: base)
+      munmap(UnsafeMutableRawPointer(mutating: base), count)
+    }
   }
 
   /// All bytes of the file.

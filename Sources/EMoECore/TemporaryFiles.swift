@@ -28,15 +28,16 @@ public enum TemporaryFiles {
   static func register(_ path: String) {
     _ = lockReady
     pthread_mutex_lock(&lock)
-    defer { pthread_mutex_unlock(&lock) }
     let bytes = Array(path.utf8CString)
-    guard bytes.count <= pathLength else { return }
-    for slot in 0..<capacity where !used[slot] {
-      let target = table + slot * pathLength
-      bytes.withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: bytes.count) }
-      used[slot] = true
-      return
+    if bytes.count <= pathLength {
+      for slot in 0..<capacity where !used[slot] {
+        let target = table + slot * pathLength
+        bytes.withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: bytes.count) }
+        used[slot] = true
+        break
+      }
     }
+    pthread_mutex_unlock(&lock)
   }
 
   /// Forgets `path` after it was renamed or removed.

@@ -17,15 +17,22 @@ public struct Inspection: Sendable {
   }
 
   /// Inspects the file at `path`, whatever its kind.
+  ///
+  /// Names and metadata come from the file, so the text has every control character but its
+  /// own line breaks escaped (names and values escape theirs too), and no file can move the
+  /// cursor, clear the screen or retitle the terminal. The JSON escapes them by its grammar.
   public static func report(path: String, verifyChecksums: Bool) throws -> Inspection {
+    var inspection: Inspection
     switch try FileKind.detect(path: path) {
     case .safetensors, .safetensorsIndex:
-      return try safetensors(path: path)
+      inspection = try safetensors(path: path)
     case .gguf:
-      return try gguf(path: path)
+      inspection = try gguf(path: path)
     case .emoe:
-      return try ContainerInspection.report(path: path, verifyChecksums: verifyChecksums)
+      inspection = try ContainerInspection.report(path: path, verifyChecksums: verifyChecksums)
     }
+    inspection.text = inspection.text.escapingControlCharacters(keepingNewlines: true)
+    return inspection
   }
 }
 

@@ -119,7 +119,16 @@ extension Architecture {
   ) throws(ModelError) -> Architecture {
     try checkConfig(source, family: family, match: match, keyRole: family.ffn.keyRole)
     let activation = try resolveActivation(family, source)
-    let layerCount = declaredLayerCount(family, source) ?? ((match.layers.last ?? -1) + 1)
+    let present = (match.layers.last ?? -1) + 1
+    var layerCount = present
+    if let (declared, location) = declaredLayerCount(family, source) {
+      // Every later loop runs over the layer count, so a count the tensors do not back (such as
+      // 2^63 - 1) is refused here rather than trusted.
+      guard declared <= present else {
+        throw .layerCountContradicted(declared: declared, present: present, location: location)
+      }
+      layerCount = declared
+    }
     let pattern = family.ffn
     let firstLayer = match.layers[0]
     let keyName = pattern.name(pattern.keyRole, layer: firstLayer, prefix: match.prefix) ?? ""
@@ -158,17 +167,22 @@ extension Architecture {
     return family.defaultActivation
   }
 
-  private static func declaredLayerCount(_ family: ModelFamily, _ source: any ModelSource) -> Int? {
+  private static func declaredLayerCount(_ family: ModelFamily, _ source: any ModelSource) -> (
+    Int, ErrorLocation
+  )? {
     if case .gguf(let pairs) = source.metadata,
       let name = pairs.first(where: { $0.key == "general.architecture" })?.value.stringValue,
       let count = pairs.first(where: { $0.key == name + ".block_count" })?.value.intValue,
       count > 0
     {
-      return count
+      return (count, ErrorLocation(file: source.path, key: name + ".block_count"))
     }
     guard let config = source.config else { return nil }
+    let configPath = FileSystem.directory(of: source.files.first ?? source.path) + "/config.json"
     for key in family.layerCountKeys {
-      if let count = config[key]?.intValue, count > 0 { return count }
+      if let count = config[key]?.intValue, count > 0 {
+        return (count, ErrorLocation(file: configPath, key: key))
+      }
     }
     return nil
   }

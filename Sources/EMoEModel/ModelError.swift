@@ -34,6 +34,9 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
   case topKOutOfRange(topK: Int, experts: Int)
   /// A selected layer index past the model's last layer.
   case layerOutOfRange(layer: Int, layerCount: Int)
+  /// The declared layer count (`config.json` or GGUF `block_count`) exceeds the layers whose
+  /// FFN tensors the file holds.
+  case layerCountContradicted(declared: Int, present: Int, location: ErrorLocation)
   /// `config.json` names an activation emoe-pack does not implement.
   case unknownActivation(name: String, location: ErrorLocation)
   /// A quantised tensor whose dequantisation is not available.
@@ -81,6 +84,10 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case .layerOutOfRange(let layer, let layerCount):
       return
         "layer \(layer) does not exist: the model has \(layerCount) layers (0...\(layerCount - 1))"
+    case .layerCountContradicted(let declared, let present, let location):
+      return
+        "\(location): declares \(declared) layers, but the tensors hold FFN layers only up to "
+        + "\(present - 1) (\(present) layers)"
     case .unknownActivation(let name, let location):
       return
         "\(location): activation '\(name)' is not supported (known: gelu, gelu_new/gelu_pytorch_tanh, relu, silu); give act=NAME in --ffn-pattern to override"

@@ -15,7 +15,8 @@ enum CommandFailure {
       throw error
     } catch let error as FileError {
       printError("\(error)")
-      throw error.refusal == nil ? ExitStatus.failure : ExitStatus.invalidInput
+      throw error.refusal == nil && !error.isWrongKind
+        ? ExitStatus.failure : ExitStatus.invalidInput
     } catch {
       printError("\(error)")
       throw ExitStatus.invalidInput
@@ -23,7 +24,10 @@ enum CommandFailure {
   }
 
   /// Writes `message` to stderr prefixed with `Error: `.
+  ///
+  /// Control characters other than line breaks are escaped: messages quote names and keys from
+  /// input files, which must not drive the terminal.
   static func printError(_ message: String) {
-    StandardError.write("Error: \(message)\n")
+    StandardError.write("Error: \(message.escapingControlCharacters(keepingNewlines: true))\n")
   }
 }

@@ -28,9 +28,12 @@ public struct EMoEPackCommand: AsyncParsableCommand {
   /// runs the chosen subcommand.
   ///
   /// SIGINT, SIGTERM and SIGHUP remove every temporary output file before the process exits
-  /// with 128 + the signal number, so an interrupted command never leaves a partial file.
+  /// with 128 + the signal number, so an interrupted command never leaves a partial file. A
+  /// SIGBUS from an input that shrinks while mapped names that file, removes them too and exits
+  /// with 1 (``MappedFileFaults``).
   public static func main() async {
     TemporaryFiles.installSignalHandlers()
+    MappedFileFaults.installHandler()
     await main(ConvertCommand.normalizingArguments(Array(CommandLine.arguments.dropFirst())))
   }
 }

@@ -122,6 +122,7 @@ struct ArchitectureDetectionTests {
       """
     try ModelFixtures.write(
       folder: folder.path, tensors: tensors,
+      // As many layers as the tensors hold: a larger count is refused as contradicting them.
       config: "{'model_type': '\(modelType)', 'num_hidden_layers': \(layout == "bert" ? 2 : 3)}")
     let architecture = try Architecture.detect(SafeTensorsCheckpoint(path: folder.path))
     #expect(architecture.family.name == family)

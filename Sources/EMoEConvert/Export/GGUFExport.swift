@@ -122,6 +122,16 @@ public struct GGUFExport {
     }
     var converted: [Int: ContainerLayerRecord] = [:]
     for record in records { converted[record.layer] = record }
+    // The recorded block_count drives the loops below; bound it by the layers the container
+    // actually holds (converted, or passed through as blk.N.*) so 2^32 - 1 cannot spin.
+    let held = Set(records.map(\.layer)).union(
+      container.tensorInfos.compactMap { Self.blockIndex(of: $0.name) })
+    let heldCount = (held.max() ?? -1) + 1
+    guard layerCount <= heldCount else {
+      throw .invalidInput(
+        "\(ErrorLocation(file: file, key: "llama.block_count")): declares \(layerCount) layers, "
+          + "but the container holds layers only up to \(heldCount - 1)")
+    }
     let trivial = (0..<layerCount).filter { converted[$0] == nil }
     if !trivial.isEmpty && used < experts {
       throw .invalidInput(
@@ -146,6 +156,14 @@ public struct GGUFExport {
     return Layout(
       architecture: architecture, experts: experts, used: used, layerCount: layerCount,
       converted: converted, trivial: trivial, metadata: pairs)
+  }
+
+  /// `N` for a tensor named `blk.N.…`, else `nil`.
+  static func blockIndex(of name: String) -> Int? {
+    guard name.hasPrefix("blk.") else { return nil }
+    let digits = name.dropFirst(4).prefix { $0.isASCII && $0.isNumber }
+    guard !digits.isEmpty, name.dropFirst(4 + digits.count).first == "." else { return nil }
+    return Int(digits)
   }
 
   // MARK: Metadata

@@ -29,7 +29,7 @@ public enum ConversionError: Error, Sendable, CustomStringConvertible {
   /// Whether this is a failure of the machine (exit 1) rather than of the input (exit 2).
   public var isIOFailure: Bool {
     switch self {
-    case .io(let error): error.refusal == nil
+    case .io(let error): error.refusal == nil && !error.isWrongKind
     case .output: true
     case .container(let error): error.kind == .io
     default: false

@@ -59,7 +59,11 @@ public struct ContainerError: Error, Sendable, Equatable, CustomStringConvertibl
 
   /// Wraps an operating-system failure.
   public init(_ error: FileError) {
-    self.init(.io, ErrorLocation(file: error.path), "\(error)")
+    if let kind = error.wrongKind {
+      self.init(.notAContainer, ErrorLocation(file: error.path), "is \(kind), not a regular file")
+    } else {
+      self.init(.io, ErrorLocation(file: error.path), "\(error)")
+    }
   }
 
   /// `file: tensor 'name' (byte N): detail`.

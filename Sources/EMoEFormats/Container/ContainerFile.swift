@@ -50,7 +50,8 @@ public final class ContainerFile: ModelSource {
     do throws(JSONParseError) {
       json = try JSONValue.parse(
         UnsafeRawBufferPointer(rebasing: region[0..<end]),
-        maximumDepth: ContainerFormat.maximumManifestDepth)
+        maximumDepth: ContainerFormat.maximumManifestDepth,
+        maximumValues: ContainerFormat.maximumManifestValues)
     } catch {
       throw ContainerError(
         .invalidManifest, ErrorLocation(file: path, offset: header.manifestOffset + error.offset),
@@ -129,10 +130,43 @@ public final class ContainerFile: ModelSource {
     file.bytes(offset: entry.offset, count: entry.storedLength)
   }
 
+  /// Decompresses a compressed tensor in 1 MiB pieces and checks them against its raw
+  /// checksum, without holding the whole tensor: what `verify` and `inspect --check` need.
+  public func checkDecompressed(_ entry: ContainerTensorEntry) throws(ContainerError) {
+    var hasher = XXH64()
+    do throws(ZstdError) {
+      try Zstd.decompressStreaming(storedBytes(of: entry), expectedSize: entry.rawLength) {
+        hasher.update($0)
+      }
+    } catch {
+      throw ContainerError(
+        .decompressionFailed, ErrorLocation(file: path, tensor: entry.name, offset: entry.offset),
+        "cannot decompress: \(error)")
+    }
+    let digest = hasher.finalize()
+    guard digest == entry.rawChecksum else {
+      throw ContainerError(
+        .checksumMismatch, ErrorLocation(file: path, tensor: entry.name, offset: entry.offset),
+        "decompressed bytes do not match raw_checksum (stored "
+          + "\(entry.rawChecksum.map(XXH64.hex) ?? "none"), computed \(XXH64.hex(digest)))")
+    }
+  }
+
   /// Decompresses a compressed tensor and checks the result against its raw checksum.
+  ///
+  /// The frame's header must declare ``ContainerTensorEntry/rawLength`` bytes before a buffer of
+  /// that size is allocated (the manifest check already bounded it by the frame's size), and
+  /// zstd writes no byte past it, so a frame that inflates further is stopped there.
   public func decompressedBytes(of entry: ContainerTensorEntry) throws(ContainerError) -> [UInt8] {
-    var output = [UInt8](repeating: 0, count: entry.rawLength)
     let stored = storedBytes(of: entry)
+    do throws(ZstdError) {
+      try Zstd.checkFrame(stored, declaring: entry.rawLength)
+    } catch {
+      throw ContainerError(
+        .decompressionFailed, ErrorLocation(file: path, tensor: entry.name, offset: entry.offset),
+        "cannot decompress: \(error)")
+    }
+    var output = [UInt8](repeating: 0, count: entry.rawLength)
     let outcome = output.withUnsafeMutableBytes { target in
       Result { () throws(ZstdError) in try Zstd.decompress(stored, into: target) }
     }

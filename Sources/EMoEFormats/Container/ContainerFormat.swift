@@ -14,8 +14,25 @@ public enum ContainerFormat {
   public static let maximumManifestLength = 1 << 30
   /// The checksum algorithm named in the manifest.
   public static let checksumAlgorithm = "xxh64"
+  /// The most JSON values a manifest may hold (8 Mi): room for GGUF metadata at its 4 Mi array
+  /// element limit, counted before any is built.
+  public static let maximumManifestValues = 8 << 20
   /// The deepest JSON nesting accepted in a manifest (a `config.json` can nest a few levels).
   public static let maximumManifestDepth: Int32 = 64
+
+  /// The most bytes one stored byte of a zstd frame can decompress to: zstd's best case is a
+  /// run of RLE blocks, 4 bytes (a 3-byte block header and the byte) for each 128 KiB block.
+  ///
+  /// A compressed tensor claiming more than `stored_length` times this is refused when the
+  /// file is opened, before anything is allocated for it (Formats/EMoE.md, "Limits").
+  public static let maximumCompressionRatio = 32_768
+
+  /// The largest `raw_length` a zstd frame of `storedLength` bytes can hold.
+  public static func maximumRawLength(storedLength: Int) -> Int {
+    let (product, overflow) = storedLength.multipliedReportingOverflow(
+      by: maximumCompressionRatio)
+    return overflow ? Int.max : product
+  }
 
   /// Features a file may list in `required_features`, all implemented by this reader.
   public enum Feature: String, CaseIterable, Sendable {

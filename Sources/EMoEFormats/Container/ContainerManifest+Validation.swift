@@ -135,6 +135,15 @@ extension ContainerManifest {
       guard entry.rawChecksum != nil else {
         throw invalid(file, entry.name, "raw_checksum is missing")
       }
+      // Checked here, before anything is allocated for the decompressed bytes.
+      guard entry.rawLength <= ContainerFormat.maximumRawLength(storedLength: entry.storedLength)
+      else {
+        throw invalid(
+          file, entry.name,
+          "raw_length \(entry.rawLength) cannot come from a zstd frame of \(entry.storedLength) "
+            + "bytes (at most \(ContainerFormat.maximumRawLength(storedLength: entry.storedLength)))"
+        )
+      }
     } else {
       guard entry.storedLength == entry.rawLength else {
         throw invalid(
@@ -173,10 +182,15 @@ extension ContainerManifest {
         file, path + ".expert_sizes",
         "lists \(layer.expertSizes.count) sizes for \(experts) experts")
     }
+    // n and E come from the file: no step may overflow (n may be 2^63 - 1).
     let small = n / experts
-    let large = (n + experts - 1) / experts
-    guard layer.expertSizes.allSatisfy({ $0 == small || $0 == large }),
-      layer.expertSizes.reduce(0, +) == n
+    let large = n % experts == 0 ? small : small + 1
+    var total = 0
+    var overflow = false
+    for size in layer.expertSizes where !overflow {
+      (total, overflow) = total.addingReportingOverflow(size)
+    }
+    guard layer.expertSizes.allSatisfy({ $0 == small || $0 == large }), !overflow, total == n
     else {
       throw invalidKey(
         file, path + ".expert_sizes", "sizes must each be \(small) or \(large) and sum to \(n)")

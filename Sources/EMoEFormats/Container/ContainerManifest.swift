@@ -66,7 +66,14 @@ public struct ContainerSourceDescription: Sendable, Equatable {
   }
 
   /// The total size of the source files in bytes.
-  public var totalSize: Int { files.reduce(0) { $0 + $1.size } }
+  ///
+  /// The sizes come from the file, so the sum saturates at `Int.max` instead of trapping.
+  public var totalSize: Int {
+    files.reduce(0) { total, file in
+      let (sum, overflow) = total.addingReportingOverflow(file.size)
+      return overflow ? Int.max : sum
+    }
+  }
 }
 
 /// One source file: its name (no folder), size and SHA-256.

@@ -26,12 +26,14 @@ public enum GGUFFormat {
   public static let maxStringBytes = 64 << 20
   /// The most elements of a metadata array ggml reads (`GGUF_MAX_ARRAY_ELEMENTS`).
   public static let maxArrayElements = 64 << 20
-  /// The most array elements all metadata may hold together (emoe-pack's own limit).
+  /// The most array elements all metadata may hold together (emoe-pack's own limit, 4 Mi).
   ///
-  /// Every decoded element is a separate ``GGUFValue`` of about 40 bytes, so this bounds the
-  /// memory a file's metadata can claim whatever its size. Real vocabularies stay far below it
-  /// (a 256 K-token vocabulary with scores, types and merges holds about 1.3 M elements).
-  public static let maxTotalArrayElements = 16 << 20
+  /// Every decoded element is a ``GGUFValue`` of 24 bytes (plus its text when a string is
+  /// longer than 15 bytes), and the converter copies the metadata into the container's
+  /// manifest, so this bounds the memory a file's metadata can claim whatever its size: a file
+  /// at the limit converts in a few hundred megabytes. Real vocabularies stay far below it (a
+  /// 256 K-token vocabulary with scores, types and merges holds about 1.3 M elements).
+  public static let maxTotalArrayElements = 4 << 20
 
   /// `offset` rounded up to a multiple of `alignment`, or `nil` on overflow.
   static func align(_ offset: Int, to alignment: Int) -> Int? {

@@ -14,14 +14,17 @@ extension Inspection {
     text += "\nMetadata:\n"
     let keyWidth = min(44, file.keyValues.map(\.key.count).max() ?? 0)
     for (key, value) in file.keyValues {
-      text += "  " + pad(key, keyWidth) + "  " + pad(value.type.description, 6) + "  "
+      text +=
+        "  " + pad(key.escapingControlCharacters(), keyWidth) + "  "
+        + pad(value.type.description, 6) + "  "
       text += value.summary + "\n"
     }
 
     text += "\nTensors:\n"
     let rows = file.tensors.map { info in
       [
-        info.name, info.type.name ?? "\(info.type.rawValue)", "\(info.dimensions)",
+        info.name.escapingControlCharacters(), info.type.name ?? "\(info.type.rawValue)",
+        "\(info.dimensions)",
         "\(info.shape)", String(info.byteCount), String(info.fileOffset),
       ]
     }

@@ -77,12 +77,9 @@ extension GGUFValue {
         break
       }
       switch character {
-      case "\n": text += "\\n"
-      case "\t": text += "\\t"
-      case "\r": text += "\\r"
       case "\"": text += "\\\""
       case "\\": text += "\\\\"
-      default: text.append(character)
+      default: text += String(character).escapingControlCharacters()
       }
       count += 1
     }

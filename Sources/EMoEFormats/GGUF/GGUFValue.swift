@@ -1,5 +1,8 @@
 /// A GGUF metadata value with its exact GGUF type, so files round-trip without type changes.
-public indirect enum GGUFValue: Sendable, Equatable {
+///
+/// Not `indirect`: an array's elements live in one contiguous buffer of 24-byte values instead
+/// of one heap box each, which keeps a vocabulary of millions of entries to tens of megabytes.
+public enum GGUFValue: Sendable, Equatable {
   case uint8(UInt8)
   case int8(Int8)
   case uint16(UInt16)

@@ -51,13 +51,20 @@ extension Inspection {
     var table: [[String]] = [["name", "dtype", "shape", "bytes"] + (sharded ? ["file"] : [])]
     for (entry, shard) in rows {
       table.append(
-        [entry.name, entry.dtype.rawValue, entry.shape.description, String(entry.byteCount)]
+        [
+          entry.name.escapingControlCharacters(), entry.dtype.rawValue, entry.shape.description,
+          String(entry.byteCount),
+        ]
           + (sharded ? [FileSystem.basename(of: shard.path)] : []))
     }
     text += SafeTensorsText.alignedRows(table, rightAligned: [3])
     if !metadataPairs.isEmpty {
       text += "metadata:\n"
-      for pair in metadataPairs { text += "  \(pair.key): \(pair.value)\n" }
+      for pair in metadataPairs {
+        text +=
+          "  \(pair.key.escapingControlCharacters()): "
+          + "\(pair.value.escapingControlCharacters())\n"
+      }
     }
     return Inspection(text: text, json: json)
   }

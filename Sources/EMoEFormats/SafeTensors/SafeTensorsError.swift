@@ -13,6 +13,9 @@ public struct SafeTensorsError: Error, Sendable, Equatable, CustomStringConverti
     case headerTooSmall = "HeaderTooSmall"
     /// The declared header length is above 100,000,000 bytes.
     case headerTooLarge = "HeaderTooLarge"
+    /// The header declares more tensors than emoe-pack's limit
+    /// (``SafeTensorsHeader/maximumTensorCount``); emoe-pack's own rule, not the reference's.
+    case tooManyTensors = "TooManyTensors"
     /// The header runs past the end of the file.
     case invalidHeaderLength = "InvalidHeaderLength"
     /// The header is not valid UTF-8.
@@ -68,6 +71,7 @@ public struct SafeTensorsError: Error, Sendable, Equatable, CustomStringConverti
     switch kind {
     case .headerTooSmall: "header too small"
     case .headerTooLarge: "header too large"
+    case .tooManyTensors: "too many tensors in header"
     case .invalidHeaderLength: "invalid header length"
     case .invalidHeader: "invalid UTF-8 in header"
     case .invalidHeaderDeserialization: "invalid JSON in header"

@@ -96,7 +96,7 @@ public struct SafeTensorsFile: ModelSource {
   static func loadConfig(besides path: String) throws -> JSONValue? {
     let configPath = FileSystem.join(FileSystem.directory(of: path), "config.json")
     var isDirectory = false
-    guard FileSystem.exists(configPath, isDirectory: &isDirectory), !isDirectory else { return nil }
+    guard FileSystem.exists(configPath, isDirectory: &isDirectory) else { return nil }
     let file = try MappedFile(path: configPath)
     do {
       return try JSONValue.parse(file.bytes)

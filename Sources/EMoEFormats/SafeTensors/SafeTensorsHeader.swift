@@ -9,7 +9,8 @@ import EMoECore
 /// 1. fewer than 8 bytes: ``SafeTensorsError/Kind/headerTooSmall``;
 /// 2. a header length above 100,000,000: ``SafeTensorsError/Kind/headerTooLarge``;
 /// 3. a header running past the end of the file: ``SafeTensorsError/Kind/invalidHeaderLength``;
-/// 4. a header that is not UTF-8: ``SafeTensorsError/Kind/invalidHeader``;
+/// 4. a header that is not UTF-8: ``SafeTensorsError/Kind/invalidHeader``; then, emoe-pack's own
+///    rule, more than ``maximumTensorCount`` entries: ``SafeTensorsError/Kind/tooManyTensors``;
 /// 5. not JSON, not an object, or fields of the wrong type:
 ///    ``SafeTensorsError/Kind/invalidHeaderDeserialization``;
 /// 6. tensors, taken in data-offset order, that do not tile the data section from 0 without
@@ -28,6 +29,13 @@ import EMoECore
 public struct SafeTensorsHeader: Sendable {
   /// The largest header the reference accepts, in bytes.
   public static let maximumHeaderLength = 100_000_000
+  /// The most entries (tensors plus `__metadata__`) a header may hold.
+  ///
+  /// emoe-pack's own limit, counted by a quick scan before the JSON is parsed, so a 100 MB
+  /// header of a million empty tensors is refused in milliseconds, and a header at the limit
+  /// parses in about a second. Real files hold far fewer: checkpoints of the largest MoE models
+  /// are sharded into files of a few thousand tensors each.
+  public static let maximumTensorCount = 1 << 17
 
   /// The header's length in bytes, as the first 8 bytes of the file declare it.
   public let headerLength: Int
@@ -70,6 +78,15 @@ public struct SafeTensorsHeader: Sendable {
     let text = UnsafeRawBufferPointer(rebasing: file[8..<(8 + length)])
     if let bad = Self.firstInvalidUTF8(text) {
       throw fail(.invalidHeader, "invalid UTF-8 sequence", offset: 8 + bad)
+    }
+
+    let members = SafeTensorsHeaderScanner.topLevelMemberCount(
+      text, stoppingAbove: Self.maximumTensorCount)
+    guard members <= Self.maximumTensorCount else {
+      throw fail(
+        .tooManyTensors,
+        "the header holds more than \(Self.maximumTensorCount) entries (emoe-pack's limit)",
+        offset: 8)
     }
 
     let root: JSONValue

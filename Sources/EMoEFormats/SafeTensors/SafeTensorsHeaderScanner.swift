@@ -56,6 +56,33 @@ struct SafeTensorsHeaderScanner {
     }
   }
 
+  /// The number of members of the top-level object (counted at its `:` separators, strings
+  /// skipped), stopping early once it passes `limit`; for text that is not JSON the count is
+  /// meaningless but the scan stays linear and safe.
+  static func topLevelMemberCount(_ text: UnsafeRawBufferPointer, stoppingAbove limit: Int) -> Int {
+    var depth = 0
+    var count = 0
+    var index = 0
+    while index < text.count {
+      switch text[index] {
+      case UInt8(ascii: "\""):
+        index = endOfString(text, from: index)
+        continue
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        depth += 1
+      case UInt8(ascii: "}"), UInt8(ascii: "]"):
+        depth -= 1
+      case UInt8(ascii: ":") where depth == 1:
+        count += 1
+        if count > limit { return count }
+      default:
+        break
+      }
+      index += 1
+    }
+    return count
+  }
+
   /// The index just past the string whose opening quote is at `start`.
   private static func endOfString(_ text: UnsafeRawBufferPointer, from start: Int) -> Int {
     var index = start + 1

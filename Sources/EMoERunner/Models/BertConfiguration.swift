@@ -71,5 +71,13 @@ public struct BertConfiguration: Sendable, Equatable {
         "hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(headCount)",
         file: file, key: "num_attention_heads")
     }
+    // The values come from a file and size every weight and buffer: no product may trap.
+    for (key, count) in [
+      ("vocab_size", vocabularySize), ("intermediate_size", intermediateSize),
+      ("max_position_embeddings", maximumPositions), ("type_vocab_size", typeVocabularySize),
+    ] where count.multipliedReportingOverflow(by: hiddenSize).overflow {
+      throw RunnerError(
+        "\(key) x hidden_size (\(count) x \(hiddenSize)) overflows", file: file, key: key)
+    }
   }
 }

@@ -138,6 +138,16 @@ public struct LlamaConfiguration: Sendable, Equatable {
   }
 
   private func validate(file: String) throws(RunnerError) {
+    // The values come from a file and size every weight and buffer: no product may trap.
+    let products = [
+      ("attention heads x head size", headCount, headDimension),
+      ("key/value heads x head size", keyValueHeadCount, headDimension),
+      ("vocabulary x hidden size", vocabularySize, hiddenSize),
+      ("intermediate x hidden size", intermediateSize, hiddenSize),
+    ]
+    for (what, a, b) in products where a.multipliedReportingOverflow(by: b).overflow {
+      throw RunnerError("\(what) (\(a) x \(b)) overflows", file: file)
+    }
     guard headCount % keyValueHeadCount == 0 else {
       throw RunnerError(
         "\(headCount) query heads are not a multiple of \(keyValueHeadCount) key/value heads",

@@ -108,7 +108,7 @@ enum SourceLocator {
       do {
         digest = try FileSystem.sha256(ofFile: file)
       } catch {
-        throw VerificationError("\(error)", isIOFailure: true)
+        throw VerificationError("\(error)", isIOFailure: !error.isWrongKind)
       }
       guard digest == expected.sha256 else {
         return

@@ -32,13 +32,14 @@ public struct VerificationError: Error, Sendable, CustomStringConvertible {
       "\(what) holds \(value)", location: value.location(file: file), isNonFinite: true)
   }
 
-  /// Wraps any error thrown while reading `file`; ``FileError`` counts as an I/O failure.
+  /// Wraps any error thrown while reading `file`; ``FileError`` counts as an I/O failure
+  /// unless the file is of the wrong kind (a FIFO, a folder).
   public init(reading file: String, _ error: any Error) {
     if let error = error as? VerificationError {
       self = error
       return
     }
-    let io = error is FileError
+    let io = (error as? FileError).map { !$0.isWrongKind } ?? false
     var nonFinite = false
     switch error as? ModelError {
     case .nonFinite, .nonFiniteValue: nonFinite = true

@@ -22,6 +22,9 @@ public struct VerificationOptions: Sendable, Equatable {
   public static let defaultTolerance = 1e-5
   /// The default number of random hidden states per layer.
   public static let defaultTokens = 64
+  /// The most hidden states (or tokens) `--tokens` may ask for: enough for any check, and small
+  /// enough that the random inputs (tokens x d floats) are allocated safely for any real d.
+  public static let maximumTokens = 65_536
 
   /// Creates options; every argument defaults to what `verify` does without the flag.
   public init(

@@ -39,6 +39,10 @@ public struct Verifier: Sendable {
   ///   `--model` has no source or no runner for the family.
   public func verify(path: String) throws(VerificationError) -> VerificationReport {
     guard options.tokens >= 1 else { throw VerificationError("--tokens must be at least 1") }
+    guard options.tokens <= VerificationOptions.maximumTokens else {
+      throw VerificationError(
+        "--tokens \(options.tokens) is above the limit of \(VerificationOptions.maximumTokens)")
+    }
     guard options.tolerance > 0, options.tolerance.isFinite else {
       throw VerificationError("--tolerance must be a positive number")
     }

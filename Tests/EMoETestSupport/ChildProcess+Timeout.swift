@@ -1,0 +1,48 @@
+import Foundation
+
+extension ChildProcess {
+  /// Runs `executable` like ``run(_:_:environment:)`` but kills it after `timeout` seconds and
+  /// returns `nil` then, so a test of something that could hang (a FIFO, a runaway loop) fails
+  /// instead of blocking the suite.
+  public static func run(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+    timeout: TimeInterval
+  ) throws -> Output? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    let finished = DispatchSemaphore(value: 0)
+    process.terminationHandler = { _ in finished.signal() }
+    try process.run()
+    let group = DispatchGroup()
+    nonisolated(unsafe) var outData = Data()
+    nonisolated(unsafe) var errData = Data()
+    group.enter()
+    DispatchQueue.global().async {
+      outData = out.fileHandleForReading.readDataToEndOfFile()
+      group.leave()
+    }
+    group.enter()
+    DispatchQueue.global().async {
+      errData = err.fileHandleForReading.readDataToEndOfFile()
+      group.leave()
+    }
+    guard finished.wait(timeout: .now() + timeout) == .success else {
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      group.wait()
+      return nil
+    }
+    group.wait()
+    process.waitUntilExit()
+    return Output(
+      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+      stderr: String(decoding: errData, as: UTF8.self))
+  }
+}
