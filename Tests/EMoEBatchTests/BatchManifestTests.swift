@@ -86,6 +86,7 @@ struct BatchManifestTests {
       ("{\n  \"jobs\": [\n    {\"input\": \"é\", \"output\": \"x.emoe\"} x\n  ]\n}", 3, 40),
       ("{\"jobs\": [\n\n  {\"input\": \"a\", \"output\": \"unterminated}\n]}", 3, 42),
     ]
+    // Python's json module is part of every python3; under make test a missing python3 fails.
     let oracle = try PythonOracle.available(["json"])
     for (text, line, column) in cases {
       guard let error = Self.rejection(text, in: workspace, plans: false) else { continue }

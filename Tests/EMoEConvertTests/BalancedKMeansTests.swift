@@ -52,9 +52,11 @@ struct BalancedKMeansTests {
     #expect(other.restartSSE != single.restartSSE, "the seed matters")
   }
 
-  @Test("the reported SSE and centroids match numpy for the returned assignment")
+  @Test(
+    "the reported SSE and centroids match numpy for the returned assignment",
+    .enabled(if: Oracles.python(["numpy"])))
   func sseMatchesNumpy() throws {
-    guard try PythonOracle.available(["numpy"]) else { return }
+    try PythonOracle.require(["numpy"])
     let keys = ClusteringTestData.clusteredKeys(count: 256, dimension: 20, centres: 10, seed: 4)
     let result = try BalancedKMeans(options: .init(experts: 8, restarts: 2))
       .fit(keys: keys, count: 256, dimension: 20)

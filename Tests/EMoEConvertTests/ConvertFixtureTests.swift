@@ -13,9 +13,11 @@ import Testing
 struct ConvertFixtureTests {
   static let fixtures = ["bert-tiny", "gpt2-tiny", "llama-tiny", "llama-tiny-sharded"]
 
-  @Test("every layer of every fixture, E = 4", arguments: fixtures)
+  @Test(
+    "every layer of every fixture, E = 4", .enabled(if: Oracles.python(["numpy", "safetensors"])),
+    arguments: fixtures)
   func allLayers(fixture: String) throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let directory = try TemporaryDirectory()
     let (path, summary) = try ConvertTestSupport.convert(
       ConvertTestSupport.fixture(fixture),
@@ -47,9 +49,11 @@ struct ConvertFixtureTests {
     #expect(container.layers.first?.clustering.keys == .gate)
   }
 
-  @Test("quantised experts (int8 rows and Q8_0) stay within half a quantisation step")
+  @Test(
+    "quantised experts (int8 rows and Q8_0) stay within half a quantisation step",
+    .enabled(if: Oracles.python(["numpy", "safetensors", "gguf"])))
   func quantised() throws {
-    guard try PythonOracle.available(["numpy", "safetensors", "gguf"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors", "gguf"])
     for (fixture, quantization) in [("llama-tiny", ExpertQuantization.q8_0), ("bert-tiny", .int8)] {
       let directory = try TemporaryDirectory()
       let (path, summary) = try ConvertTestSupport.convert(
@@ -68,9 +72,11 @@ struct ConvertFixtureTests {
     }
   }
 
-  @Test("--gate-bias, --cluster-on up, uneven sizes, and another seed")
+  @Test(
+    "--gate-bias, --cluster-on up, uneven sizes, and another seed",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func variants() throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let cases: [(String, ConversionOptions)] = [
       ("bert-tiny", ConversionOptions(experts: 8, layers: "0", gateBias: true)),
       ("llama-tiny", ConversionOptions(experts: 8, layers: "3", clusterOn: .up, seed: 7)),
@@ -94,9 +100,11 @@ struct ConvertFixtureTests {
     }
   }
 
-  @Test("the oracle notices a permutation that does not match the stored rows")
+  @Test(
+    "the oracle notices a permutation that does not match the stored rows",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func oracleCatchesTampering() throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let directory = try TemporaryDirectory()
     let (path, _) = try ConvertTestSupport.convert(
       ConvertTestSupport.fixture("bert-tiny"), ConversionOptions(experts: 4, layers: "1"),

@@ -14,9 +14,11 @@ import Testing
 struct ExportTests {
   static let fixtures = ["bert-tiny", "gpt2-tiny", "llama-tiny"]
 
-  @Test("safetensors, dense and experts layouts", arguments: fixtures)
+  @Test(
+    "safetensors, dense and experts layouts",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])), arguments: fixtures)
   func safetensors(fixture: String) throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let directory = try TemporaryDirectory()
     let source = ConvertTestSupport.fixture(fixture)
     let (path, _) = try ConvertTestSupport.convert(
@@ -88,10 +90,12 @@ struct ExportTests {
     #expect(!FileSystem.exists(directory.file("out.gguf")))
   }
 
-  @Test("SmolLM2 to GGUF: llama.cpp's MoE layout, dense-exact at k = E")
+  @Test(
+    "SmolLM2 to GGUF: llama.cpp's MoE layout, dense-exact at k = E",
+    .enabled(if: Oracles.python(["numpy", "gguf"])), .enabled(if: Oracles.smolLM2))
   func smolLM2() throws {
-    guard let model = try TestPaths.smolLM2() else { return }
-    guard try PythonOracle.available(["numpy", "gguf"]) else { return }
+    let model = try #require(try TestPaths.smolLM2())
+    try PythonOracle.require(["numpy", "gguf"])
     let directory = try TemporaryDirectory()
     let (path, _) = try ConvertTestSupport.convert(
       model, ConversionOptions(experts: 16, layers: "29", restarts: 1), into: directory)

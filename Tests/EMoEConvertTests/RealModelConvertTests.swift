@@ -11,10 +11,12 @@ import Testing
 /// is dequantised to F32 exactly as gguf-py decodes it.
 @Suite("convert: real models against the numpy oracle", .serialized)
 struct RealModelConvertTests {
-  @Test("MiniLM (F32 safetensors) with the paper's defaults")
+  @Test(
+    "MiniLM (F32 safetensors) with the paper's defaults",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])), .enabled(if: Oracles.miniLM))
   func miniLM() throws {
-    guard let model = try TestPaths.miniLM() else { return }
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    let model = try #require(try TestPaths.miniLM())
+    try PythonOracle.require(["numpy", "safetensors"])
     let directory = try TemporaryDirectory()
     let (path, summary) = try ConvertTestSupport.convert(
       model, ConversionOptions(), into: directory)
@@ -28,10 +30,12 @@ struct RealModelConvertTests {
     #expect(report["passthrough"]?.intValue == 104 - 8)
   }
 
-  @Test("SmolLM2 (Q4_1 GGUF), layers 28 and 29, E = 64")
+  @Test(
+    "SmolLM2 (Q4_1 GGUF), layers 28 and 29, E = 64",
+    .enabled(if: Oracles.python(["numpy", "gguf"])), .enabled(if: Oracles.smolLM2))
   func smolLM2() throws {
-    guard let model = try TestPaths.smolLM2() else { return }
-    guard try PythonOracle.available(["numpy", "gguf"]) else { return }
+    let model = try #require(try TestPaths.smolLM2())
+    try PythonOracle.require(["numpy", "gguf"])
     let directory = try TemporaryDirectory()
     let (path, summary) = try ConvertTestSupport.convert(
       model, ConversionOptions(experts: 64, layers: "28,29", restarts: 3), into: directory)

@@ -22,9 +22,11 @@ struct HalfPrecisionTests {
     return values
   }()
 
-  @Test("narrowing matches numpy's float16 and gguf's bf16 rounding bit for bit")
+  @Test(
+    "narrowing matches numpy's float16 and gguf's bf16 rounding bit for bit",
+    .enabled(if: Oracles.python(["numpy"])))
   func narrowingMatchesNumpy() throws {
-    guard try PythonOracle.available(["numpy"]) else { return }
+    try PythonOracle.require(["numpy"])
     let directory = try TemporaryDirectory()
     let input = directory.file("in.f32")
     try Self.probes.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: input)) }

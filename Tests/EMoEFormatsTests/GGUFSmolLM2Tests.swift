@@ -40,10 +40,12 @@ struct GGUFSmolLM2Tests {
     sys.stdout.write("\n".join(out) + "\n")
     """#
 
-  @Test("reads fully: metadata equal to gguf-py's, every tensor dequantises to the same values")
+  @Test(
+    "reads fully: metadata equal to gguf-py's, every tensor dequantises to the same values",
+    .enabled(if: Oracles.python(["numpy", "gguf"])), .enabled(if: Oracles.smolLM2))
   func matchesPython() throws {
-    guard let path = try TestPaths.smolLM2() else { return }
-    guard try PythonOracle.available(["numpy", "gguf"]) else { return }
+    let path = try #require(try TestPaths.smolLM2())
+    try PythonOracle.require(["numpy", "gguf"])
     let lines = try PythonOracle.check(Self.script, arguments: [path])
       .split(separator: "\n").map(String.init)
     let file = try GGUFFile(path: path)
@@ -77,9 +79,9 @@ struct GGUFSmolLM2Tests {
     #expect(types == [.q4_1: 210, .f32: 61, .q8_0: 1])
   }
 
-  @Test("one row of a mapped tensor decodes without the rest")
+  @Test("one row of a mapped tensor decodes without the rest", .enabled(if: Oracles.smolLM2))
   func oneRow() throws {
-    guard let path = try TestPaths.smolLM2() else { return }
+    let path = try #require(try TestPaths.smolLM2())
     let file = try GGUFFile(path: path)
     let embedding = try file.tensor(named: "token_embd.weight")
     #expect(embedding.shape == [49152, 576])

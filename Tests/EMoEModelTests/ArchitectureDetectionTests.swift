@@ -48,9 +48,11 @@ struct ArchitectureDetectionTests {
     }
   }
 
-  @Test("the real all-MiniLM-L6-v2 is BERT: 6 layers, d 384, n 1536, GELU")
+  @Test(
+    "the real all-MiniLM-L6-v2 is BERT: 6 layers, d 384, n 1536, GELU", .enabled(if: Oracles.miniLM)
+  )
   func miniLM() throws {
-    guard let path = try TestPaths.miniLM() else { return }
+    let path = try #require(try TestPaths.miniLM())
     let architecture = try Architecture.detect(SafeTensorsCheckpoint(path: path))
     #expect(architecture.family.name == "bert")
     #expect(architecture.activation == .gelu)
@@ -62,9 +64,11 @@ struct ArchitectureDetectionTests {
     #expect(try defaults.layers.resolve(layerCount: architecture.layerCount) == [4, 5])
   }
 
-  @Test("the real SmolLM2 GGUF is llama-family GGUF: 30 layers, d 576, n 1536, Q4_1 keys")
+  @Test(
+    "the real SmolLM2 GGUF is llama-family GGUF: 30 layers, d 576, n 1536, Q4_1 keys",
+    .enabled(if: Oracles.smolLM2))
   func smolLM2() throws {
-    guard let path = try TestPaths.smolLM2() else { return }
+    let path = try #require(try TestPaths.smolLM2())
     let source = try GGUFFile(path: path)
     let architecture = try Architecture.detect(source)
     #expect(architecture.family.name == "gguf-llama")
@@ -83,9 +87,11 @@ struct ArchitectureDetectionTests {
       try defaults.layers.resolve(layerCount: 30) == [15, 17, 19, 21, 23, 25, 27, 29])
   }
 
-  @Test("without config.json the family comes from tensor names, also behind a prefix")
+  @Test(
+    "without config.json the family comes from tensor names, also behind a prefix",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func tensorNamesWithPrefix() throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let folder = try TemporaryDirectory()
     try ModelFixtures.write(
       folder: folder.path,
@@ -101,6 +107,7 @@ struct ArchitectureDetectionTests {
 
   @Test(
     "config.json model_type picks RoBERTa, ViT, Mistral, Qwen2 and Qwen3 over shared layouts",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])),
     arguments: [
       ("roberta", "bert", "roberta", FFNActivation.gelu),
       ("vit", "bert", "vit", .gelu),
@@ -111,7 +118,7 @@ struct ArchitectureDetectionTests {
   func sharedLayouts(modelType: String, layout: String, family: String, activation: FFNActivation)
     throws
   {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let folder = try TemporaryDirectory()
     let tensors =
       layout == "bert"
@@ -130,9 +137,11 @@ struct ArchitectureDetectionTests {
     #expect(architecture.isGLU == (layout == "llama"))
   }
 
-  @Test("config.json architectures is used when model_type is absent, and hidden_act wins")
+  @Test(
+    "config.json architectures is used when model_type is absent, and hidden_act wins",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func architecturesClassName() throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let folder = try TemporaryDirectory()
     try ModelFixtures.write(
       folder: folder.path, tensors: ModelFixtures.bertTensors(),
@@ -143,9 +152,11 @@ struct ArchitectureDetectionTests {
     #expect(architecture.activation == .relu)
   }
 
-  @Test("an unknown activation in config.json is an error naming the key")
+  @Test(
+    "an unknown activation in config.json is an error naming the key",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func unknownActivation() throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let folder = try TemporaryDirectory()
     try ModelFixtures.write(
       folder: folder.path, tensors: ModelFixtures.bertTensors(),
@@ -159,9 +170,11 @@ struct ArchitectureDetectionTests {
     }
   }
 
-  @Test("an unknown model's error lists its name shapes with {L} and suggests a pattern")
+  @Test(
+    "an unknown model's error lists its name shapes with {L} and suggests a pattern",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func unknownModelListsShapes() throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let folder = try TemporaryDirectory()
     try ModelFixtures.write(
       folder: folder.path,

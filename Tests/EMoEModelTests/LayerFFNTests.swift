@@ -24,9 +24,11 @@ struct LayerFFNTests {
     return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
   }
 
-  @Test("GPT-2 keys are c_fc transposed; its down matrix is c_proj as stored")
+  @Test(
+    "GPT-2 keys are c_fc transposed; its down matrix is c_proj as stored",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func gpt2() throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let source = try ModelFixtures.open("gpt2-tiny")
     let ffn = try Architecture.detect(source).layer(1, in: source)
     #expect(ffn.canonicalShape(.w1) == [192, 48])
@@ -39,9 +41,11 @@ struct LayerFFNTests {
       try ffn.floats(.b1) == numpyFloats(model: "gpt2-tiny", expression: "t['h.1.mlp.c_fc.bias']"))
   }
 
-  @Test("BERT keys are intermediate.dense rows; its down matrix is output.dense transposed")
+  @Test(
+    "BERT keys are intermediate.dense rows; its down matrix is output.dense transposed",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func bert() throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let source = try ModelFixtures.open("bert-tiny")
     let ffn = try Architecture.detect(source).layer(0, in: source)
     #expect(ffn.members.map(\.role) == [.w1, .b1, .w2, .b2])
@@ -58,9 +62,11 @@ struct LayerFFNTests {
         == numpyFloats(model: "bert-tiny", expression: "t['encoder.layer.0.output.dense.bias']"))
   }
 
-  @Test("LLaMA keys are gate_proj rows by default, up_proj on request; down is transposed")
+  @Test(
+    "LLaMA keys are gate_proj rows by default, up_proj on request; down is transposed",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func llama() throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let source = try ModelFixtures.open("llama-tiny-sharded")
     let ffn = try Architecture.detect(source).layer(3, in: source)
     #expect(ffn.keyRole() == .gate && ffn.keyRole(.up) == .up)
@@ -75,11 +81,12 @@ struct LayerFFNTests {
         == numpyFloats(model: "llama-tiny", expression: prefix + "down_proj.weight'].T"))
   }
 
-  @Test("quantised GGUF keys decode to gguf-py's dequantised rows")
+  @Test(
+    "quantised GGUF keys decode to gguf-py's dequantised rows",
+    .enabled(if: Oracles.smolLM2 && Oracles.python(["numpy", "gguf"])))
   func smolLM2Keys() throws {
-    guard let path = try TestPaths.smolLM2(), try PythonOracle.available(["numpy", "gguf"]) else {
-      return
-    }
+    let path = try #require(try TestPaths.smolLM2())
+    try PythonOracle.require(["numpy", "gguf"])
     let source = try GGUFFile(path: path)
     let ffn = try Architecture.detect(source).layer(7, in: source)
     let keys = try ffn.keys()
@@ -97,9 +104,11 @@ struct LayerFFNTests {
     #expect(keys == expected)
   }
 
-  @Test("F16 and BF16 weights decode to F32 like numpy")
+  @Test(
+    "F16 and BF16 weights decode to F32 like numpy",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func halfPrecision() throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let folder = try TemporaryDirectory()
     // BF16 has no numpy dtype: store the top halves of F32 words as uint16, then relabel.
     let script = """

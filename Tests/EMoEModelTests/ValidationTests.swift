@@ -45,9 +45,11 @@ struct ValidationTests {
     }
   }
 
-  @Test("a missing FFN tensor in one layer is an error naming the layer, role and tensor")
+  @Test(
+    "a missing FFN tensor in one layer is an error naming the layer, role and tensor",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func missingTensor() throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let folder = try TemporaryDirectory()
     try ModelFixtures.write(
       folder: folder.path,
@@ -64,9 +66,11 @@ struct ValidationTests {
     ) { try architecture.layers([0, 1], in: source) }
   }
 
-  @Test("shapes that disagree are an error naming the layer and tensor")
+  @Test(
+    "shapes that disagree are an error naming the layer and tensor",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func shapeMismatch() throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let folder = try TemporaryDirectory()
     try ModelFixtures.write(
       folder: folder.path,
@@ -81,9 +85,11 @@ struct ValidationTests {
     ) { try Architecture.detect(source).layers([0, 1], in: source) }
   }
 
-  @Test("NaN or infinity in a key matrix is an error naming the layer, tensor and row")
+  @Test(
+    "NaN or infinity in a key matrix is an error naming the layer, tensor and row",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func nonFiniteKeys() throws {
-    guard try PythonOracle.available(["numpy", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "safetensors"])
     let folder = try TemporaryDirectory()
     let w1 = "np.where(np.arange(64*16).reshape(64, 16) == 37*16 + 5, np.inf, 1).astype(np.float32)"
     try ModelFixtures.write(

@@ -22,9 +22,11 @@ struct Int8RowQuantizerTests {
     #expect(Int8RowQuantizer.dequantize(codes, scales: scales, columns: 3) == [0, 0, 0, 0, 0, 0])
   }
 
-  @Test("codes and scales equal numpy's evaluation of the same definition")
+  @Test(
+    "codes and scales equal numpy's evaluation of the same definition",
+    .enabled(if: Oracles.python(["numpy", "gguf"])))
   func numpyOracle() throws {
-    guard try PythonOracle.available(["numpy", "gguf"]) else { return }
+    try PythonOracle.require(["numpy", "gguf"])
     let folder = try TemporaryDirectory()
     let script = #"""
       import sys, numpy as np

@@ -4,9 +4,11 @@ import Testing
 
 @Suite("emoe-pack inspect on GGUF")
 struct GGUFInspectTests {
-  @Test("inspect --json on SmolLM2 reports version, alignment, metadata and every tensor")
+  @Test(
+    "inspect --json on SmolLM2 reports version, alignment, metadata and every tensor",
+    .enabled(if: Oracles.smolLM2))
   func smolLM2JSON() throws {
-    guard let path = try TestPaths.smolLM2() else { return }
+    let path = try #require(try TestPaths.smolLM2())
     let output = try CommandRunner.run(["inspect", "--json", path])
     #expect(output.status == 0, "\(output.stderr)")
     let json = try #require(
@@ -31,9 +33,11 @@ struct GGUFInspectTests {
     #expect(first["offset"] as? Int == 1_785_664)
   }
 
-  @Test("inspect prints a table, and a malformed GGUF fails with exit 2 and the reason")
+  @Test(
+    "inspect prints a table, and a malformed GGUF fails with exit 2 and the reason",
+    .enabled(if: Oracles.smolLM2))
   func textAndErrors() throws {
-    guard let path = try TestPaths.smolLM2() else { return }
+    let path = try #require(try TestPaths.smolLM2())
     let output = try CommandRunner.run(["inspect", path])
     #expect(output.status == 0)
     #expect(output.stdout.contains("GGUF version 3, alignment 32, 272 tensors, 33 metadata keys"))

@@ -30,9 +30,11 @@ struct RealModelVerifyTests {
     report["checks"]?.arrayValue?.first { $0["name"]?.stringValue == name }
   }
 
-  @Test("MiniLM: the default layers with F32 experts, and one layer as int8 and as Q8_0")
+  @Test(
+    "MiniLM: the default layers with F32 experts, and one layer as int8 and as Q8_0",
+    .enabled(if: Oracles.miniLM))
   func miniLM() throws {
-    guard let model = try TestPaths.miniLM() else { return }
+    let model = try #require(try TestPaths.miniLM())
     let directory = try TemporaryDirectory()
     let (report, _) = try Self.convertAndVerify(
       model, "minilm", convert: [], verify: ["--model"], in: directory)
@@ -60,9 +62,11 @@ struct RealModelVerifyTests {
     }
   }
 
-  @Test("SmolLM2: Q4_1 rows exact, F32 down lossless, k = E equals dense, whole model too")
+  @Test(
+    "SmolLM2: Q4_1 rows exact, F32 down lossless, k = E equals dense, whole model too",
+    .enabled(if: Oracles.smolLM2))
   func smolLM2() throws {
-    guard let model = try TestPaths.smolLM2() else { return }
+    let model = try #require(try TestPaths.smolLM2())
     let directory = try TemporaryDirectory()
     let (report, _) = try Self.convertAndVerify(
       model, "smollm2", convert: ["--layers", "20,22"], verify: ["--model", "--top-k", "16"],

@@ -64,9 +64,9 @@ struct ModelRunnerTests {
     #expect(worst <= logitsMaxAbs, "\(golden.name): top-\(width) logits max |Δ| \(worst)")
   }
 
-  @Test("BERT on all-MiniLM-L6-v2 matches transformers' BertModel")
+  @Test("BERT on all-MiniLM-L6-v2 matches transformers' BertModel", .enabled(if: Oracles.miniLM))
   func miniLM() throws {
-    guard let path = try TestPaths.miniLM() else { return }
+    let path = try #require(try TestPaths.miniLM())
     let golden = try #require(try RunnerGolden.model("minilm"))
     let encoder = try BertEncoder(source: try SafeTensorsCheckpoint(path: path))
     try checkBert(encoder, golden: golden)
@@ -79,9 +79,11 @@ struct ModelRunnerTests {
     try checkBert(try BertEncoder(source: source), golden: golden)
   }
 
-  @Test("LLaMA on the SmolLM2 Q4_1 GGUF matches transformers' dequantised model")
+  @Test(
+    "LLaMA on the SmolLM2 Q4_1 GGUF matches transformers' dequantised model",
+    .enabled(if: Oracles.smolLM2))
   func smolLM2() throws {
-    guard let path = try TestPaths.smolLM2() else { return }
+    let path = try #require(try TestPaths.smolLM2())
     let golden = try #require(try RunnerGolden.model("smollm2"))
     let decoder = try LlamaDecoder(source: try GGUFFile(path: path))
     #expect(decoder.configuration.tiedEmbeddings)
@@ -98,9 +100,11 @@ struct ModelRunnerTests {
     try checkLlama(output, golden: golden, hidden: decoder.configuration.hiddenSize)
   }
 
-  @Test("a GGUF written with llama.cpp's q/k permutation runs like the safetensors original")
+  @Test(
+    "a GGUF written with llama.cpp's q/k permutation runs like the safetensors original",
+    .enabled(if: Oracles.python(["numpy", "gguf", "safetensors"])))
   func llamaTinyGGUF() throws {
-    guard try PythonOracle.available(["numpy", "gguf", "safetensors"]) else { return }
+    try PythonOracle.require(["numpy", "gguf", "safetensors"])
     let golden = try #require(try RunnerGolden.model("llama-tiny"))
     let directory = try TemporaryDirectory()
     let path = directory.file("llama-tiny.gguf")

@@ -21,6 +21,16 @@ public enum PythonOracle {
     return false
   }
 
+  /// Returns when every module in `modules` imports; throws ``OracleMissing`` otherwise.
+  ///
+  /// For tests whose `.enabled(if: Oracles.python(...))` trait already decided they run.
+  public static func require(_ modules: [String]) throws {
+    guard canImport(modules) else {
+      throw OracleMissing(
+        what: "python3 modules \(modules) (pip install -r scripts/requirements.txt)")
+    }
+  }
+
   /// Runs `script` with `python3 -c`, passing `arguments` as `sys.argv[1...]`.
   public static func run(_ script: String, arguments: [String] = []) throws -> Output {
     try ChildProcess.run("/usr/bin/env", ["python3", "-c", script] + arguments)
