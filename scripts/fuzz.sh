@@ -69,7 +69,7 @@ fuzz_one() {
   local work="$SCRATCH/corpus/$target" findings="$SCRATCH/findings/$target/"
   mkdir -p "$work" "$findings"
   nice -n "${FUZZ_NICE:-10}" "$FUZZ_BIN/fuzz-$target" -max_total_time="$seconds" "${LIMITS[@]}" \
-    -print_final_stats=1 -artifact_prefix="$findings" ${FUZZ_FLAGS:-} \
+    -print_final_stats=1 -dict="Fuzz/dict/$target.dict" -artifact_prefix="$findings" ${FUZZ_FLAGS:-} \
     "$work" "Fuzz/corpus/$target"
 }
 
