@@ -26,6 +26,9 @@ SWIFTC=${SWIFTC:-swiftc}
 SANITIZE=-sanitize=fuzzer,address
 FUZZ_BIN="$SCRATCH/fuzz"
 LIMITS=(-timeout="$TIMEOUT" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$RSS_MB")
+# Swift's backtracer would catch a trap before libFuzzer does, and under ASan it reports a
+# false error of its own while reading memory; libFuzzer prints the stack instead.
+export SWIFT_BACKTRACE=enable=no
 
 # The library modules each target links, lowest first.
 modules_for() {

@@ -37,6 +37,17 @@ public enum Zstd {
     return output
   }
 
+  /// The decompressed size that the frame at the start of `source` declares, or `nil` when
+  /// its header is invalid or does not record the size.
+  ///
+  /// Reads only the frame header, so a caller can check a size claimed elsewhere against the
+  /// frame before allocating anything.
+  public static func declaredContentSize(_ source: UnsafeRawBufferPointer) -> UInt64? {
+    let declared = ZSTD_getFrameContentSize(source.baseAddress, source.count)
+    // ZSTD_CONTENTSIZE_ERROR and ZSTD_CONTENTSIZE_UNKNOWN are the two top values.
+    return declared < UInt64.max - 1 ? declared : nil
+  }
+
   /// Decompresses one frame into exactly `expectedSize` bytes at `destination`.
   ///
   /// - Throws: ``ZstdError`` when the frame is corrupt or does not hold exactly that many bytes.

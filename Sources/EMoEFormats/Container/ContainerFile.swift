@@ -130,9 +130,20 @@ public final class ContainerFile: ModelSource {
   }
 
   /// Decompresses a compressed tensor and checks the result against its raw checksum.
+  ///
+  /// The frame's own size field must match the manifest's `raw_length` before anything is
+  /// allocated, so a manifest that claims terabytes for a few stored bytes is refused, not
+  /// allocated.
   public func decompressedBytes(of entry: ContainerTensorEntry) throws(ContainerError) -> [UInt8] {
-    var output = [UInt8](repeating: 0, count: entry.rawLength)
     let stored = storedBytes(of: entry)
+    guard let declared = Zstd.declaredContentSize(stored), declared == UInt64(entry.rawLength)
+    else {
+      let frame = Zstd.declaredContentSize(stored).map { "declares \($0) bytes" } ?? "has no size"
+      throw ContainerError(
+        .decompressionFailed, ErrorLocation(file: path, tensor: entry.name, offset: entry.offset),
+        "cannot decompress: the zstd frame \(frame), but raw_length is \(entry.rawLength)")
+    }
+    var output = [UInt8](repeating: 0, count: entry.rawLength)
     let outcome = output.withUnsafeMutableBytes { target in
       Result { () throws(ZstdError) in try Zstd.decompress(stored, into: target) }
     }

@@ -14,8 +14,16 @@ extension ContainerManifest {
       }
     }
     var scaleOwners: [String: String] = [:]
+    // A compressed tensor's raw length is not bounded by the file, and `inspect` adds them up.
+    var rawTotal = 0
     for entry in tensors {
       try validateEntry(entry, file: file)
+      let (sum, overflow) = rawTotal.addingReportingOverflow(entry.rawLength)
+      guard !overflow else {
+        throw invalid(
+          file, entry.name, "the tensors' raw lengths add up to more than 2^63 - 1 bytes")
+      }
+      rawTotal = sum
       if case .int8Rows(let scales) = entry.declaration.encoding {
         guard let scaleEntry = index[scales].map({ tensors[$0] }) else {
           throw invalid(file, entry.name, "its scales tensor '\(scales)' is not stored")
@@ -173,10 +181,11 @@ extension ContainerManifest {
         file, path + ".expert_sizes",
         "lists \(layer.expertSizes.count) sizes for \(experts) experts")
     }
+    // `n` may be as large as Int.max, so neither the rounding up nor the sum may overflow.
     let small = n / experts
-    let large = (n + experts - 1) / experts
+    let large = small + (n % experts == 0 ? 0 : 1)
     guard layer.expertSizes.allSatisfy({ $0 == small || $0 == large }),
-      layer.expertSizes.reduce(0, +) == n
+      Self.checkedSum(layer.expertSizes) == n
     else {
       throw invalidKey(
         file, path + ".expert_sizes", "sizes must each be \(small) or \(large) and sum to \(n)")
@@ -231,6 +240,17 @@ extension ContainerManifest {
         throw invalidKey(file, rolePath, "tensor '\(name)' \(problem)")
       }
     }
+  }
+
+  /// The sum of `values`, or `nil` when it overflows.
+  private static func checkedSum(_ values: [Int]) -> Int? {
+    var total = 0
+    for value in values {
+      let (next, overflow) = total.addingReportingOverflow(value)
+      if overflow { return nil }
+      total = next
+    }
+    return total
   }
 
   private func invalid(_ file: String, _ tensor: String, _ detail: String) -> ContainerError {
