@@ -117,7 +117,7 @@ smoke() {
     fi
   done
   for target in "${ALL_TARGETS[@]}"; do
-    grep -h "stat::number_of_executed_units\|cov: .*DONE" "$SCRATCH/smoke-$target.log" \
+    grep -h "stat::number_of_executed_units\|DONE .*cov:" "$SCRATCH/smoke-$target.log" \
       | sed "s/^/$target: /" || true
   done
   echo "fuzz smoke: $((SECONDS - started)) s"
