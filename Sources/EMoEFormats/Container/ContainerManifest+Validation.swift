@@ -14,8 +14,16 @@ extension ContainerManifest {
       }
     }
     var scaleOwners: [String: String] = [:]
+    // A compressed tensor's raw length is not bounded by the file, and `inspect` adds them up.
+    var rawTotal = 0
     for entry in tensors {
       try validateEntry(entry, file: file)
+      let (sum, overflow) = rawTotal.addingReportingOverflow(entry.rawLength)
+      guard !overflow else {
+        throw invalid(
+          file, entry.name, "the tensors' raw lengths add up to more than 2^63 - 1 bytes")
+      }
+      rawTotal = sum
       if case .int8Rows(let scales) = entry.declaration.encoding {
         guard let scaleEntry = index[scales].map({ tensors[$0] }) else {
           throw invalid(file, entry.name, "its scales tensor '\(scales)' is not stored")

@@ -59,6 +59,7 @@ struct ContainerManifestDecoder {
     let format = try string(json, "format", "source.format")
     guard !format.isEmpty else { throw fail("source.format", "must not be empty") }
     var files: [ContainerSourceFile] = []
+    var totalSize = 0
     for (index, value) in try array(json, "files", "source.files").enumerated() {
       let path = "source.files[\(index)]"
       guard case .object = value else { throw fail(path, "must be an object") }
@@ -67,6 +68,12 @@ struct ContainerManifestDecoder {
         throw fail(path + ".name", "must be a file name without a folder")
       }
       let size = try integer(value, "size", path + ".size", minimum: 0)
+      // `ContainerSourceDescription.totalSize` (shown by `inspect`) adds these up.
+      let (sum, overflow) = totalSize.addingReportingOverflow(size)
+      guard !overflow else {
+        throw fail(path + ".size", "the source files' sizes add up to more than 2^63 - 1 bytes")
+      }
+      totalSize = sum
       let digest = try string(value, "sha256", path + ".sha256")
       guard digest.utf8.count == 64, digest.utf8.allSatisfy(Self.isLowerHex) else {
         throw fail(path + ".sha256", "must be 64 lowercase hex digits")
