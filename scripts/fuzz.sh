@@ -30,11 +30,12 @@ LIMITS=(-timeout="$TIMEOUT" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$RSS_MB")
 # false error of its own while reading memory; libFuzzer prints the stack instead.
 export SWIFT_BACKTRACE=enable=no
 
-# The library modules each target links, lowest first.
+# The library modules each target links, lowest first. EMoECore hashes through swift-crypto.
+CRYPTO="CCryptoBoringSSL CCryptoBoringSSLShims CryptoBoringWrapper Crypto"
 modules_for() {
   case "$1" in
-  safetensors | gguf | container) echo "EMoECore EMoEFormats" ;;
-  batch) echo "EMoECore EMoEFormats _NumericsShims RealModule EMoENumerics EMoEModel EMoEConvert EMoERunner EMoEBatch" ;;
+  safetensors | gguf | container) echo "$CRYPTO EMoECore EMoEFormats" ;;
+  batch) echo "$CRYPTO EMoECore EMoEFormats _NumericsShims RealModule EMoENumerics EMoEModel EMoEConvert EMoERunner EMoEBatch" ;;
   *) echo "unknown fuzz target '$1' (expected: ${ALL_TARGETS[*]})" >&2; exit 64 ;;
   esac
 }
@@ -53,12 +54,16 @@ build() {
   for target in $(targets "$@"); do
     objects=()
     for module in $(modules_for "$target"); do
-      objects+=("$products/$module.build/"*.o)
+      # C targets keep objects in subfolders (BoringSSL's generated assembly among them).
+      while IFS= read -r object; do objects+=("$object"); done \
+        < <(find "$products/$module.build" -name '*.o' | sort)
     done
     # libFuzzer supplies main(), so the entry point is compiled as a library file.
     "$SWIFTC" -O "$SANITIZE" -parse-as-library -module-name "Fuzz_$target" \
       -I "$products/Modules" -I Sources/CZstd -I Sources/CJSONC -I Sources/COpenBLAS \
       -I "$SCRATCH/checkouts/swift-numerics/Sources/_NumericsShims/include" \
+      -I "$SCRATCH/checkouts/swift-crypto/Sources/CCryptoBoringSSL/include" \
+      -I "$SCRATCH/checkouts/swift-crypto/Sources/CCryptoBoringSSLShims/include" \
       Fuzz/Support/*.swift "Fuzz/$target/"*.swift "${objects[@]}" \
       -lzstd -ljson-c -lopenblas -o "$FUZZ_BIN/fuzz-$target" \
       2> >(grep -v "Cannot export local symbol '__asan" >&2)

@@ -79,7 +79,7 @@ struct HostileClaimTests {
     }
   }
 
-  @Test("source file sizes that overflow when summed still inspect")
+  @Test("source file sizes that overflow when summed are refused, naming the key")
   func hugeSourceSizes() throws {
     let directory = try TemporaryDirectory()
     var bytes = try Self.roomySample(in: directory)
@@ -93,8 +93,10 @@ struct HostileClaimTests {
     }
     let path = directory.file("sizes.emoe")
     try ContainerBytes.write(bytes, to: path)
-    let report = try Inspection.report(path: path, verifyChecksums: true)
-    #expect(report.checksOK)
+    let error = #expect(throws: ContainerError.self) {
+      try Inspection.report(path: path, verifyChecksums: true)
+    }
+    #expect(error?.location.key == "source.files[1].size", "\(String(describing: error))")
   }
 
   @Test("a compressed tensor claiming 2 GiB or 4 TiB from a small frame is refused at open")
