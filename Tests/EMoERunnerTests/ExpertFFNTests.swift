@@ -250,6 +250,23 @@ struct ExpertFFNTests {
     }
     let agreement = Comparison(reference, try run(threads: 2, outputBudget: 0, path: .masked))
     #expect(agreement.maxAbs <= 1e-5, "sparse vs masked \(agreement)")
+
+    // Fewer tokens than workers: 7 tokens on 5 workers leaves the last worker no tokens to add.
+    let few = try Self.skewedRouting(tokens: 7, seed: 10)
+    #expect(Set(few.selected).count >= 5, "\(few.selected)")
+    var outputs: [[Float]] = []
+    for threads in [1, 5] {
+      BLAS.threadCount = threads
+      var y = [Float](repeating: .nan, count: 7 * 64)
+      try x.withUnsafeBufferPointer { input in
+        try y.withUnsafeMutableBufferPointer { output in
+          try runner.forward(
+            input.baseAddress!, tokens: 7, routing: few, path: .sparse, into: output.baseAddress!)
+        }
+      }
+      outputs.append(y)
+    }
+    #expect(BitDifference.between(outputs[0], outputs[1]) == nil)
   }
 
   @Test("inputs that do not fit are rejected with a readable error")

@@ -262,7 +262,8 @@ public struct ExpertFFN: FeedForwardBlock {
       // Each token adds its experts' rows in increasing expert order, whoever computed them.
       let tokenBlock = (tokens + workers - 1) / workers
       let addToTokens: @Sendable (Int) -> Void = { worker in
-        for token in (worker * tokenBlock)..<min(tokens, (worker + 1) * tokenBlock) {
+        // More workers than tokens leaves the last ones an empty range.
+        for token in min(tokens, worker * tokenBlock)..<min(tokens, (worker + 1) * tokenBlock) {
           let target = y + token * d
           for member in grouped[starts[token]..<starts[token + 1]]
           where member >= base && member < end {
