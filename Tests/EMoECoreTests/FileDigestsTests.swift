@@ -66,20 +66,28 @@ struct FileDigestsTests {
     #expect(digests.filesHashed == 3)
   }
 
-  @Test("a file rewritten in place with the same size right after hashing is hashed again")
-  func racyRewriteHashedAgain() throws {
-    // Both writes may fall in one time-stamp tick, leaving size, inode and times as they were:
-    // a file changed within the racy interval of its hashing is therefore not remembered.
+  @Test("a file changed within the last second is not remembered; an older one is")
+  func recentlyChangedFileNotRemembered() throws {
+    // Time stamps advance in ticks: a same-size rewrite within the tick of the hashing would
+    // leave size, inode and times as they were, so a file changed this recently is hashed on
+    // every request, and its rewrite is seen.
     let directory = try TemporaryDirectory()
     let path = directory.file("a.bin")
     try Self.write(Self.bytes(4096, seed: 1), to: path)
     let digests = FileDigests()
     let first = try digests.sha256(ofFile: path)
-    try Self.write(Self.bytes(4096, seed: 2), to: path)
-    let second = try digests.sha256(ofFile: path)
-    #expect(second != first)
-    #expect(second == (try FileSystem.sha256(ofFile: path)))
+    #expect(try digests.sha256(ofFile: path) == first)
     #expect(digests.filesHashed == 2)
+    try Self.write(Self.bytes(4096, seed: 2), to: path)
+    let rewritten = try digests.sha256(ofFile: path)
+    #expect(rewritten != first)
+    #expect(rewritten == (try FileSystem.sha256(ofFile: path)))
+    #expect(digests.filesHashed == 3)
+    // Once the file is older than the interval, its digest is kept.
+    Thread.sleep(forTimeInterval: 1.2)
+    #expect(try digests.sha256(ofFile: path) == rewritten)
+    #expect(try digests.sha256(ofFile: path) == rewritten)
+    #expect(digests.filesHashed == 4)
   }
 
   @Test("concurrent requests for one file wait for one computation")
