@@ -29,7 +29,9 @@ public final class BatchRunner: Sendable {
   /// The writer recorded in containers, and required of existing ones to skip a job.
   public let tool: ContainerTool
 
-  private let digests = InputDigests()
+  /// The SHA-256 of inputs and outputs, shared by every job and freshness check, so that a
+  /// file several jobs read is hashed once.
+  public let digests: FileDigests
   private let state: Mutex<State>
 
   private struct State {
@@ -42,11 +44,15 @@ public final class BatchRunner: Sendable {
     var results: [BatchJobResult?]
   }
 
-  /// Creates a runner.
-  public init(manifest: BatchManifest, settings: BatchSettings, tool: ContainerTool) {
+  /// Creates a runner whose jobs take files' SHA-256 from `digests`.
+  public init(
+    manifest: BatchManifest, settings: BatchSettings, tool: ContainerTool,
+    digests: FileDigests = .shared
+  ) {
     self.manifest = manifest
     self.settings = settings
     self.tool = tool
+    self.digests = digests
     state = Mutex(State(results: Array(repeating: nil, count: manifest.jobs.count)))
   }
 
@@ -143,7 +149,7 @@ public final class BatchRunner: Sendable {
     case .stale(let why):
       reason = why
     case .upToDate:
-      let sha256 = settings.outputDigests ? try? FileSystem.sha256(ofFile: job.output) : nil
+      let sha256 = settings.outputDigests ? try? digests.sha256(ofFile: job.output) : nil
       if !settings.dryRun {
         do {
           let plan = try JobActions.plan(job, scanKeys: false)
@@ -163,7 +169,8 @@ public final class BatchRunner: Sendable {
     do throws(BatchJobError) {
       try Self.makeFolders(FileSystem.directory(of: job.output))
       let (plan, summary) = try wrap { () throws(ConversionError) in
-        try JobActions.convert(job, to: staging, threads: settings.threadsPerJob, tool: tool)
+        try JobActions.convert(
+          job, to: staging, threads: settings.threadsPerJob, tool: tool, digests: digests)
       }
       if job.verify, let failure = JobActions.verify(staging) {
         throw BatchJobError(failure)
@@ -191,7 +198,9 @@ public final class BatchRunner: Sendable {
       try wrap { () throws(ConversionError) in
         try JobActions.writeDependencyFile(job, prerequisites: plan.dependencies)
       }
-      return result(.converted, reason, bytes: summary.bytesOut, sha256: summary.sha256)
+      // The output is read back for its digest only when the summary reports it (--json).
+      let sha256 = settings.outputDigests ? try? digests.sha256(ofFile: job.output) : nil
+      return result(.converted, reason, bytes: summary.bytesOut, sha256: sha256)
     } catch {
       // Messages name the files the user knows, not the staging names.
       var message = error.description.replacingOccurrences(of: staging, with: job.output)

@@ -12,14 +12,15 @@ enum JobActions {
     try ConversionPlan(input: job.input, options: job.options, scanKeys: scanKeys)
   }
 
-  /// Converts `job` into a container at `path` with at most `threads` threads.
-  static func convert(_ job: BatchJob, to path: String, threads: Int, tool: ContainerTool)
-    throws(ConversionError) -> (plan: ConversionPlan, summary: ConversionSummary)
-  {
+  /// Converts `job` into a container at `path` with at most `threads` threads, taking the
+  /// inputs' SHA-256 from `digests`.
+  static func convert(
+    _ job: BatchJob, to path: String, threads: Int, tool: ContainerTool, digests: FileDigests
+  ) throws(ConversionError) -> (plan: ConversionPlan, summary: ConversionSummary) {
     var options = job.options
     options.threads = min(options.threads ?? threads, threads)
     let plan = try ConversionPlan(input: job.input, options: options)
-    let summary = try Converter(plan: plan, tool: tool).run(output: path)
+    let summary = try Converter(plan: plan, tool: tool, digests: digests).run(output: path)
     return (plan, summary)
   }
 

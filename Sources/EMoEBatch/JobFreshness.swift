@@ -21,7 +21,7 @@ public enum JobFreshness: Sendable, Equatable {
   /// 6. every input file's SHA-256 equals the recorded one (sizes are compared first so a
   ///    changed size costs no hashing, but equal sizes are never trusted on their own);
   /// 7. for a job with `verify`, the container passes the integrity checks.
-  static func check(_ job: BatchJob, tool: ContainerTool, digests: InputDigests)
+  static func check(_ job: BatchJob, tool: ContainerTool, digests: FileDigests)
     -> JobFreshness
   {
     guard FileSystem.exists(job.output) else { return .stale("no output yet") }
@@ -59,7 +59,7 @@ public enum JobFreshness: Sendable, Equatable {
       return .stale("config.json changed")
     }
     for (file, record) in zip(files, recorded) {
-      guard let digest = digests.sha256(of: file) else {
+      guard let digest = try? digests.sha256(ofFile: file) else {
         return .stale("cannot read input \(file)")
       }
       if digest != record.sha256 {

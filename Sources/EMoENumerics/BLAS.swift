@@ -12,10 +12,10 @@ import Synchronization
 ///
 /// Products do not depend on the thread count, bit for bit. OpenBLAS's own threading splits a
 /// product differently for each thread count, and some of its kernels (Zen and SkylakeX in
-/// 0.3.21) then round differently, so OpenBLAS always runs on one thread here. Parallelism comes
-/// from ``sgemm(_:_:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` itself: it cuts the output into tiles
-/// whose shape depends only on the product's shape, and computes each tile with one
-/// single-threaded OpenBLAS call, on ``threadCount`` workers.
+/// 0.3.21) then round differently, so OpenBLAS always runs on one thread here. Parallelism
+/// comes from ``sgemm(_:_:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:parallel:)`` itself: it cuts the
+/// output into tiles whose shape depends only on the product's shape, and computes each tile
+/// with one single-threaded OpenBLAS call, on ``threadCount`` workers.
 ///
 /// What still differs between machines: the kernel OpenBLAS picks for the CPU (or for
 /// `OPENBLAS_CORETYPE`) fixes the rounding of each tile, so two kernels may disagree in the last
@@ -44,13 +44,23 @@ public enum BLAS {
   /// `op(A)` is `m × k`, `op(B)` is `k × n`, `C` is `m × n`; `lda`, `ldb`, `ldc` are the row
   /// strides of the matrices as stored. Sizes must fit in 32 bits (OpenBLAS's `blasint`). The
   /// result is the same bits for every ``threadCount``.
+  ///
+  /// Pass `parallel: false` from code that is already running on several workers: the product
+  /// then runs as one single-threaded OpenBLAS call on the calling thread, so workers are not
+  /// nested. Its bits are fixed by the shape alone too, but may differ from the tiled product's.
   public static func sgemm(
     _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
-    c: UnsafeMutablePointer<Float>, ldc: Int
+    c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true
   ) {
     guard m > 0, n > 0 else { return }
     singleThreadedLibrary.ensure()
+    guard parallel else {
+      call(
+        transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+        beta: beta, c: c, ldc: ldc)
+      return
+    }
     let rowTiles = (m + tileEdge - 1) / tileEdge
     let columnTiles = (n + tileEdge - 1) / tileEdge
     let tiles = rowTiles * columnTiles

@@ -137,7 +137,7 @@ struct ConvertCommand: AsyncParsableCommand {
         )
         let converter = Converter(
           plan: plan, tool: ContainerTool(name: "emoe-pack", version: EMoEPackVersion.string))
-        let summary = try converter.run(output: output) { progress.update($0) }
+        var summary = try converter.run(output: output) { progress.update($0) }
         progress.finish()
         for layer in summary.layers {
           logger.debug(
@@ -149,7 +149,15 @@ struct ConvertCommand: AsyncParsableCommand {
         }
         logger.info(
           "wrote \(output) (\(summary.bytesOut) bytes) in \(ProgressLine.format(summary.seconds))")
-        if json { print(summary.json.prettySerialized()) }
+        if json {
+          // Only the summary needs the output's digest; the cache hashes each input only once.
+          do throws(FileError) {
+            summary.sha256 = try FileDigests.shared.sha256(ofFile: output)
+          } catch {
+            throw ConversionError.io(error)
+          }
+          print(summary.json.prettySerialized())
+        }
       } catch let error as ConversionError {
         progress.finish()
         CommandFailure.printError("\(error)")

@@ -31,7 +31,7 @@ struct ConvertFixtureTests {
     #expect(summary.layers.allSatisfy { Set($0.expertSizes).count == 1 && $0.experts == 4 })
     #expect(summary.changedTensors.isEmpty, "unquantised float inputs move bit for bit")
     #expect(try ContainerIntegrity.verify(path: path).ok)
-    #expect(summary.sha256 == (try FileSystem.sha256(ofFile: path)))
+    #expect(summary.sha256 == nil, "the library reads the output back only when asked")
   }
 
   @Test("the paper's defaults: llama-tiny converts layer 2 into 64 experts, top-16")

@@ -1,9 +1,10 @@
 import EMoECore
 import EMoENumerics
-import EMoERunner
 import EMoETestSupport
 import Foundation
 import Testing
+
+@testable import EMoERunner
 
 /// The EMoE FFN beyond the golden cases: quantised expert rows, determinism, and the errors
 /// for inputs that do not fit.
@@ -184,6 +185,92 @@ struct ExpertFFNTests {
     #expect(difference == nil, "\(difference.map(String.init(describing:)) ?? "")")
   }
 
+  /// A routing of `tokens` tokens over 16 experts, 4 each, with very uneven loads: every token
+  /// uses expert 3, low indices are favoured, and a third of the weights are not 1.
+  static func skewedRouting(tokens: Int, seed: UInt64) throws -> ExpertRouting {
+    var random = SplitMix(state: seed)
+    var selected: [Int] = []
+    var weights: [Float] = []
+    for _ in 0..<tokens {
+      var choices = [3]
+      while choices.count < 4 {
+        let expert = min(
+          Int.random(in: 0..<16, using: &random), Int.random(in: 0..<16, using: &random))
+        if !choices.contains(expert) { choices.append(expert) }
+      }
+      selected += choices.shuffled(using: &random)
+      weights += (0..<4).map { _ in
+        Bool.random(using: &random) ? 1 : Float.random(in: 0.1...1, using: &random)
+      }
+    }
+    return try ExpertRouting(
+      selected: selected, weights: weights, tokens: tokens, expertCount: 16, topK: 4)
+  }
+
+  @Test(
+    "the parallel sparse path gives the bits of one worker, in one wave or many",
+    .serialized, arguments: [(true, EncodedRows.Encoding.q8_0), (false, .f32)])
+  func parallelSparseDeterministic(gated: Bool, encoding: EncodedRows.Encoding) throws {
+    var random = SplitMix(state: 77)
+    let tokens = 300
+    let x = random.values(tokens * 64, scale: 1)
+    let runner = try ExpertFFN(
+      weights: Self.randomWeights(gated: gated, encoding: encoding, seed: 4), topK: 4)
+    let routing = try Self.skewedRouting(tokens: tokens, seed: 9)
+    let loads = routing.groupedByExpert().offsets.adjacentDifferences
+    #expect(loads.max() == tokens && loads.min()! < tokens / 8, "loads \(loads)")
+    func run(threads: Int, outputBudget: Int, path: ExpertFFN.Path = .sparse) throws -> [Float] {
+      BLAS.threadCount = threads
+      var y = [Float](repeating: .nan, count: x.count)
+      try x.withUnsafeBufferPointer { input in
+        try y.withUnsafeMutableBufferPointer { output in
+          if path == .sparse {
+            runner.runSparse(
+              input.baseAddress!, tokens: tokens, routing: routing, outputBudget: outputBudget,
+              into: output.baseAddress!)
+          } else {
+            try runner.forward(
+              input.baseAddress!, tokens: tokens, routing: routing, path: .masked,
+              into: output.baseAddress!)
+          }
+        }
+      }
+      return y
+    }
+    let saved = BLAS.threadCount
+    defer { BLAS.threadCount = saved }
+    let reference = try run(threads: 1, outputBudget: ExpertFFN.sparseOutputBudget)
+    // 500 rows of 64 values per wave: the 1200 expert rows take several waves.
+    for threads in [1, 2, 3, 5] {
+      for budget in [ExpertFFN.sparseOutputBudget, 500 * 64] {
+        let difference = BitDifference.between(
+          reference, try run(threads: threads, outputBudget: budget))
+        #expect(
+          difference == nil,
+          "threads \(threads), budget \(budget): \(difference.map(String.init(describing:)) ?? "")")
+      }
+    }
+    let agreement = Comparison(reference, try run(threads: 2, outputBudget: 0, path: .masked))
+    #expect(agreement.maxAbs <= 1e-5, "sparse vs masked \(agreement)")
+
+    // Fewer tokens than workers: 7 tokens on 5 workers leaves the last worker no tokens to add.
+    let few = try Self.skewedRouting(tokens: 7, seed: 10)
+    #expect(Set(few.selected).count >= 5, "\(few.selected)")
+    var outputs: [[Float]] = []
+    for threads in [1, 5] {
+      BLAS.threadCount = threads
+      var y = [Float](repeating: .nan, count: 7 * 64)
+      try x.withUnsafeBufferPointer { input in
+        try y.withUnsafeMutableBufferPointer { output in
+          try runner.forward(
+            input.baseAddress!, tokens: 7, routing: few, path: .sparse, into: output.baseAddress!)
+        }
+      }
+      outputs.append(y)
+    }
+    #expect(BitDifference.between(outputs[0], outputs[1]) == nil)
+  }
+
   @Test("inputs that do not fit are rejected with a readable error")
   func validation() throws {
     let weights = try Self.randomWeights(gated: false, encoding: .f32, seed: 1)
@@ -223,4 +310,9 @@ struct ExpertFFNTests {
       }
     }
   }
+}
+
+extension Array where Element == Int {
+  /// The differences of neighbouring elements.
+  fileprivate var adjacentDifferences: [Int] { zip(dropFirst(), self).map { $0 - $1 } }
 }

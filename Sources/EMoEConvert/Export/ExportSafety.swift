@@ -112,7 +112,8 @@ public enum ExportSafety {
   {
     guard let size = FileSystem.size(output) else { return }
     for source in container.manifest.source.files where source.size == size {
-      guard let digest = try? FileSystem.sha256(ofFile: output), digest == source.sha256 else {
+      guard let digest = try? FileDigests.shared.sha256(ofFile: output), digest == source.sha256
+      else {
         continue
       }
       throw OutputRefusal(

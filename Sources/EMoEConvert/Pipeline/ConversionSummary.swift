@@ -43,8 +43,9 @@ public struct ConversionSummary: Sendable {
 
   /// The container written.
   public var output: String
-  /// Its SHA-256, 64 lowercase hex digits.
-  public var sha256: String
+  /// Its SHA-256, 64 lowercase hex digits, when a caller asked for it (the converter leaves it
+  /// `nil`; `convert --json` fills it in).
+  public var sha256: String?
   /// The input as given.
   public var input: String
   /// The architecture, as one line.
@@ -68,7 +69,7 @@ public struct ConversionSummary: Sendable {
   public var json: JSONValue {
     .object([
       JSONMember("output", .string(output)),
-      JSONMember("sha256", .string(sha256)),
+      JSONMember("sha256", sha256.map { .string($0) } ?? .null),
       JSONMember("input", .string(input)),
       JSONMember("architecture", .string(architecture)),
       JSONMember("options", options),

@@ -22,17 +22,21 @@ public struct Converter: Sendable {
   public let plan: ConversionPlan
   /// The tool recorded in the container.
   public let tool: ContainerTool
+  /// Where the source files' SHA-256 come from (each file version is hashed once per cache).
+  public let digests: FileDigests
 
   /// Creates a converter for `plan`, recording `tool` as the writer.
-  public init(plan: ConversionPlan, tool: ContainerTool) {
+  public init(plan: ConversionPlan, tool: ContainerTool, digests: FileDigests = .shared) {
     self.plan = plan
     self.tool = tool
+    self.digests = digests
   }
 
   /// Converts into a container at `output`.
   ///
   /// - Parameter progress: called as phases start and layers finish (on the calling thread).
-  /// - Returns: the summary of what was done.
+  /// - Returns: the summary of what was done. Its ``ConversionSummary/sha256`` is `nil`: the
+  ///   output is not read back for a digest unless a caller needs one (`convert --json`).
   /// - Throws: ``ConversionError``; no file is left at `output` on error.
   public func run(output: String, progress: ((ConversionProgress) -> Void)? = nil)
     throws(ConversionError) -> ConversionSummary
@@ -105,15 +109,9 @@ public struct Converter: Sendable {
       writer.abort()
       throw error
     }
-    let digest: String
-    do {
-      digest = try FileSystem.sha256(ofFile: output)
-    } catch {
-      throw .io(error)
-    }
     layers.sort { $0.layer < $1.layer }
     return ConversionSummary(
-      output: output, sha256: digest, input: plan.inputPath,
+      output: output, sha256: nil, input: plan.inputPath,
       architecture: plan.architecture.summary, options: plan.options.json, layers: layers,
       changedTensors: plan.changedTensors.map {
         ConversionSummary.ChangedTensor(name: $0.name, source: $0.source, values: $0.values)
@@ -136,11 +134,14 @@ public struct Converter: Sendable {
   /// Names, sizes and SHA-256 of the source files, shards hashed in parallel.
   private func describeSources() throws(ConversionError) -> [ContainerSourceFile] {
     let files = plan.source.files
+    let digests = digests
     let results = SourceHashes(count: files.count)
     DispatchQueue.concurrentPerform(iterations: files.count) { index in
       results.set(
         index,
-        Result { () throws(FileError) in try ContainerSourceFile.describing(path: files[index]) })
+        Result { () throws(FileError) in
+          try ContainerSourceFile.describing(path: files[index], digests: digests)
+        })
     }
     var descriptions: [ContainerSourceFile] = []
     for result in results.values {

@@ -92,9 +92,12 @@ public struct ContainerSourceFile: Sendable, Equatable {
     self.sha256 = sha256
   }
 
-  /// Describes the file at `path` (reads it all once for the SHA-256).
-  public static func describing(path: String) throws(FileError) -> ContainerSourceFile {
-    let digest = try FileSystem.sha256(ofFile: path)
+  /// Describes the file at `path`, its SHA-256 taken from `digests` (which reads the file only
+  /// when it has not hashed this version of it before).
+  public static func describing(path: String, digests: FileDigests = .shared) throws(FileError)
+    -> ContainerSourceFile
+  {
+    let digest = try digests.sha256(ofFile: path)
     guard let size = FileSystem.size(path) else { throw .fromErrno(path, "stat") }
     return ContainerSourceFile(name: FileSystem.basename(of: path), size: size, sha256: digest)
   }

@@ -1,4 +1,6 @@
+import Dispatch
 import EMoENumerics
+import Synchronization
 
 /// The EMoE forward pass of one FFN in canonical layout: route each token to its top-k experts
 /// and combine their outputs (EMOE.md §5).
@@ -10,9 +12,10 @@ import EMoENumerics
 /// the dense cost. Both use one ``ExpertRouting``, so their selections are identical; their
 /// outputs agree to float rounding. Quantised rows are decoded one expert block at a time.
 ///
-/// Results do not depend on the thread count: expert contributions are added to each token in
-/// increasing expert order, and the only parallelism is inside BLAS, which splits its output
-/// matrix without reordering any sum.
+/// Results do not depend on the thread count: the masked path's parallelism is inside BLAS,
+/// which splits its output matrix without reordering any sum; the sparse path runs experts in
+/// parallel, each with single-threaded products whose shapes the routing fixes, and adds expert
+/// contributions to each token in increasing expert order.
 public struct ExpertFFN: FeedForwardBlock {
   /// Which computation ``forward(_:tokens:into:)`` uses.
   public enum Path: String, Sendable, Hashable, CaseIterable {
@@ -151,57 +154,169 @@ public struct ExpertFFN: FeedForwardBlock {
 
   // MARK: - Sparse
 
+  /// How many F32 values of expert outputs the sparse path keeps at once (64 MiB): experts run
+  /// in waves whose outputs fit, and each wave is added to the tokens before the next starts.
+  static let sparseOutputBudget = 1 << 24
+
   private func runSparse(
     _ x: UnsafePointer<Float>, tokens: Int, routing: ExpertRouting,
     into y: UnsafeMutablePointer<Float>
   ) {
+    runSparse(
+      x, tokens: tokens, routing: routing, outputBudget: Self.sparseOutputBudget, into: y)
+  }
+
+  /// The sparse path with a given bound on the expert outputs kept at once.
+  ///
+  /// Experts run in parallel, each on one worker with single-threaded GEMMs into its own rows
+  /// of a wave buffer; then each token adds its experts' rows in increasing expert order. Which
+  /// worker computes which expert never changes a bit: every product's shape is fixed by the
+  /// routing, and every token's sum has a fixed order. `outputBudget` (F32 values) bounds the
+  /// wave buffer; tests lower it to run several waves.
+  func runSparse(
+    _ x: UnsafePointer<Float>, tokens: Int, routing: ExpertRouting, outputBudget: Int,
+    into y: UnsafeMutablePointer<Float>
+  ) {
     let d = weights.hiddenSize
     y.update(repeating: 0, count: tokens * d)
-    guard tokens > 0 else { return }
+    guard tokens > 0, d > 0 else { return }
     let (offsets, tokenIndices, tokenWeights) = routing.groupedByExpert()
     let experts = weights.expertCount
-    let maxTokens = (0..<experts).map { offsets[$0 + 1] - offsets[$0] }.max() ?? 0
-    let maxRows = (0..<experts).map { weights.expertRange($0).count }.max() ?? 0
-    let gathered = FloatBuffer(count: maxTokens * d)
-    let upOut = FloatBuffer(count: maxTokens * maxRows)
-    let gateOut = weights.form == .gated ? FloatBuffer(count: maxTokens * maxRows) : nil
-    let expertOut = FloatBuffer(count: maxTokens * d)
-    let scratch = FloatBuffer(count: maxRows * d)
+    let members = (0..<experts).map { offsets[$0 + 1] - offsets[$0] }
+    // Experts without rows or without tokens contribute nothing and are skipped.
+    let active = (0..<experts).filter { members[$0] > 0 && !weights.expertRange($0).isEmpty }
+    guard let maxTokens = active.map({ members[$0] }).max() else {
+      if let downBias = weights.downBias {
+        RowOps.addBias(downBias, to: y, rows: tokens, columns: d)
+      }
+      return
+    }
+    let maxRows = active.map { weights.expertRange($0).count }.max() ?? 0
+
+    // Each token's members (indices into the grouped order) in increasing expert order.
+    var tokenStarts = [Int](repeating: 0, count: tokens + 1)
+    for expert in active {
+      for member in offsets[expert]..<offsets[expert + 1] {
+        tokenStarts[tokenIndices[member] + 1] += 1
+      }
+    }
+    for token in 0..<tokens { tokenStarts[token + 1] += tokenStarts[token] }
+    var tokenMembers = [Int](repeating: 0, count: tokenStarts[tokens])
+    var filled = Array(tokenStarts.dropLast())
+    for expert in active {
+      for member in offsets[expert]..<offsets[expert + 1] {
+        let token = tokenIndices[member]
+        tokenMembers[filled[token]] = member
+        filled[token] += 1
+      }
+    }
+
+    // Waves: runs of consecutive experts whose output rows fit the budget. Skipped experts'
+    // members keep their places too, so a member's row is its offset from the wave's first.
+    let waveRows = max(members.max() ?? 0, outputBudget / d)
+    var waves: [Range<Int>] = []
+    var waveStart = 0
+    var rowsInWave = 0
     for expert in 0..<experts {
-      let members = offsets[expert]..<offsets[expert + 1]
-      let rows = weights.expertRange(expert)
-      let count = members.count
-      guard count > 0, !rows.isEmpty else { continue }
-      for (slot, member) in members.enumerated() {
-        (gathered.pointer + slot * d).update(from: x + tokenIndices[member] * d, count: d)
+      if rowsInWave + members[expert] > waveRows, rowsInWave > 0 {
+        waves.append(waveStart..<expert)
+        waveStart = expert
+        rowsInWave = 0
       }
-      project(
-        gathered.pointer, tokens: count, through: weights.up, rows: rows,
-        scratch: scratch, into: upOut.pointer, stride: rows.count)
-      if let gate = weights.gate, let gateOut {
-        project(
-          gathered.pointer, tokens: count, through: gate, rows: rows, scratch: scratch,
-          into: gateOut.pointer, stride: rows.count)
+      rowsInWave += members[expert]
+    }
+    waves.append(waveStart..<experts)
+
+    let workers = max(1, min(BLAS.threadCount, active.count))
+    let readInPlace = allReadableInPlace
+    let scratch = (0..<workers).map { _ in
+      SparseScratch(
+        tokens: maxTokens, rows: maxRows, hiddenSize: d, gated: weights.form == .gated,
+        decoding: !readInPlace)
+    }
+    let waveOutput = FloatBuffer(count: min(waveRows, offsets[experts]) * d)
+    nonisolated(unsafe) let x = x
+    nonisolated(unsafe) let y = y
+    let starts = tokenStarts
+    let grouped = tokenMembers
+
+    for wave in waves {
+      let base = offsets[wave.lowerBound]
+      let end = offsets[wave.upperBound]
+      // Largest first, ties by index: a fixed order that keeps the workers' loads even.
+      let order = active.filter { wave.contains($0) }.sorted {
+        members[$0] != members[$1] ? members[$0] > members[$1] : $0 < $1
       }
-      let product = activate(
-        up: upOut.pointer, gate: gateOut?.pointer, tokens: count, rows: rows, stride: rows.count)
-      for (slot, member) in members.enumerated() where tokenWeights[member] != 1 {
-        let factor = tokenWeights[member]
-        let row = product + slot * rows.count
-        for column in 0..<rows.count { row[column] *= factor }
+      let next = Atomic<Int>(0)
+      let computeExperts: @Sendable (Int) -> Void = { worker in
+        while true {
+          let index = next.add(1, ordering: .relaxed).oldValue
+          guard index < order.count else { return }
+          let expert = order[index]
+          computeExpert(
+            expert, x: x, tokenIndices: tokenIndices[offsets[expert]..<offsets[expert + 1]],
+            tokenWeights: tokenWeights[offsets[expert]..<offsets[expert + 1]],
+            scratch: scratch[worker], into: waveOutput.pointer + (offsets[expert] - base) * d)
+        }
       }
-      weights.downTransposed.withDecodedRows(rows, scratch: scratch.pointer) { w in
-        BLAS.sgemm(
-          .none, .none, m: count, n: d, k: rows.count, a: product, lda: rows.count, b: w,
-          ldb: d, c: expertOut.pointer, ldc: d)
+      // Each token adds its experts' rows in increasing expert order, whoever computed them.
+      let tokenBlock = (tokens + workers - 1) / workers
+      let addToTokens: @Sendable (Int) -> Void = { worker in
+        // More workers than tokens leaves the last ones an empty range.
+        for token in min(tokens, worker * tokenBlock)..<min(tokens, (worker + 1) * tokenBlock) {
+          let target = y + token * d
+          for member in grouped[starts[token]..<starts[token + 1]]
+          where member >= base && member < end {
+            let source = waveOutput.pointer + (member - base) * d
+            for column in 0..<d { target[column] += source[column] }
+          }
+        }
       }
-      for (slot, member) in members.enumerated() {
-        let target = y + tokenIndices[member] * d
-        let source = expertOut.pointer + slot * d
-        for column in 0..<d { target[column] += source[column] }
+      if workers == 1 {
+        computeExperts(0)
+        addToTokens(0)
+      } else {
+        DispatchQueue.concurrentPerform(iterations: workers, execute: computeExperts)
+        DispatchQueue.concurrentPerform(iterations: workers, execute: addToTokens)
       }
     }
     if let downBias = weights.downBias { RowOps.addBias(downBias, to: y, rows: tokens, columns: d) }
+  }
+
+  /// One expert's output rows for its tokens, with single-threaded products (the caller runs
+  /// experts in parallel): gather, up (and gate) projection, activation, routing weights, down
+  /// projection into `out` (`tokenIndices.count × d`).
+  private func computeExpert(
+    _ expert: Int, x: UnsafePointer<Float>, tokenIndices: ArraySlice<Int>,
+    tokenWeights: ArraySlice<Float>, scratch: SparseScratch, into out: UnsafeMutablePointer<Float>
+  ) {
+    let d = weights.hiddenSize
+    let rows = weights.expertRange(expert)
+    let count = tokenIndices.count
+    let gathered = scratch.gathered.pointer
+    for (slot, token) in tokenIndices.enumerated() {
+      (gathered + slot * d).update(from: x + token * d, count: d)
+    }
+    project(
+      gathered, tokens: count, through: weights.up, rows: rows, scratch: scratch.decoded,
+      into: scratch.up.pointer, stride: rows.count, parallel: false)
+    if let gate = weights.gate, let gateOut = scratch.gate {
+      project(
+        gathered, tokens: count, through: gate, rows: rows, scratch: scratch.decoded,
+        into: gateOut.pointer, stride: rows.count, parallel: false)
+    }
+    let product = activate(
+      up: scratch.up.pointer, gate: scratch.gate?.pointer, tokens: count, rows: rows,
+      stride: rows.count)
+    for (slot, factor) in tokenWeights.enumerated() where factor != 1 {
+      let row = product + slot * rows.count
+      for column in 0..<rows.count { row[column] *= factor }
+    }
+    weights.downTransposed.withDecodedRows(rows, scratch: scratch.decoded.pointer) { w in
+      BLAS.sgemm(
+        .none, .none, m: count, n: d, k: rows.count, a: product, lda: rows.count, b: w,
+        ldb: d, c: out, ldc: d, parallel: false)
+    }
   }
 
   // MARK: - Shared steps
@@ -209,13 +324,14 @@ public struct ExpertFFN: FeedForwardBlock {
   /// `out[t, r] = x[t] · matrix[rows.lowerBound + r]` for `tokens` rows of `x`.
   private func project(
     _ x: UnsafePointer<Float>, tokens: Int, through matrix: EncodedRows, rows: Range<Int>,
-    scratch: FloatBuffer, into out: UnsafeMutablePointer<Float>, stride: Int
+    scratch: FloatBuffer, into out: UnsafeMutablePointer<Float>, stride: Int,
+    parallel: Bool = true
   ) {
     let d = weights.hiddenSize
     matrix.withDecodedRows(rows, scratch: scratch.pointer) { w in
       BLAS.sgemm(
         .none, .transposed, m: tokens, n: rows.count, k: d, a: x, lda: d, b: w, ldb: d,
-        c: out, ldc: stride)
+        c: out, ldc: stride, parallel: parallel)
     }
   }
 

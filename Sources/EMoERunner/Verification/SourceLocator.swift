@@ -106,7 +106,7 @@ enum SourceLocator {
       }
       let digest: String
       do {
-        digest = try FileSystem.sha256(ofFile: file)
+        digest = try FileDigests.shared.sha256(ofFile: file)
       } catch {
         throw VerificationError("\(error)", isIOFailure: !error.isWrongKind)
       }
