@@ -167,23 +167,18 @@ extension Architecture {
     return family.defaultActivation
   }
 
+  /// The GGUF block count (`ARCH.block_count`), where the file has one.
+  ///
+  /// A `config.json` layer count needs no reading here: ``checkConfig(_:family:match:keyRole:)``
+  /// already refused any that differs from the layers the tensors hold.
   private static func declaredLayerCount(_ family: ModelFamily, _ source: any ModelSource) -> (
     Int, ErrorLocation
   )? {
-    if case .gguf(let pairs) = source.metadata,
+    guard case .gguf(let pairs) = source.metadata,
       let name = pairs.first(where: { $0.key == "general.architecture" })?.value.stringValue,
       let count = pairs.first(where: { $0.key == name + ".block_count" })?.value.intValue,
       count > 0
-    {
-      return (count, ErrorLocation(file: source.path, key: name + ".block_count"))
-    }
-    guard let config = source.config else { return nil }
-    let configPath = FileSystem.directory(of: source.files.first ?? source.path) + "/config.json"
-    for key in family.layerCountKeys {
-      if let count = config[key]?.intValue, count > 0 {
-        return (count, ErrorLocation(file: configPath, key: key))
-      }
-    }
-    return nil
+    else { return nil }
+    return (count, ErrorLocation(file: source.path, key: name + ".block_count"))
   }
 }
