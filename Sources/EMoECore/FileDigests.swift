@@ -78,8 +78,13 @@ public final class FileDigests: Sendable {
   /// The lowercase hex SHA-256 of the file at `path`, hashed only if this version of the file
   /// has not been hashed before.
   ///
+  /// `progress` is told the bytes hashed as they are, or the file's whole size at once when its
+  /// digest is already known or another request computes it.
+  ///
   /// - Throws: ``FileError`` when the file cannot be examined or read.
-  public func sha256(ofFile path: String) throws(FileError) -> String {
+  public func sha256(
+    ofFile path: String, progress: (@Sendable (_ bytes: Int) -> Void)? = nil
+  ) throws(FileError) -> String {
     let now = Self.now()
     let before = try Self.identity(of: path)
     enum Role {
@@ -101,14 +106,18 @@ public final class FileDigests: Sendable {
     }
     switch role {
     case .known(let digest):
+      progress?(Int(before.size))
       return digest
     case .wait(let computation):
       computation.finished.wait()
       let result = computation.result.withLock { $0 }
       guard let result else { throw FileError(path: path, operation: "hash", code: EIO) }
+      progress?(Int(before.size))
       return try result.get()
     case .compute(let computation):
-      let result = Result { () throws(FileError) in try FileSystem.sha256(ofFile: path) }
+      let result = Result { () throws(FileError) in
+        try FileSystem.sha256(ofFile: path, progress: progress)
+      }
       let after = try? Self.identity(of: path)
       let keep = after == before && !isRacy(before, now: now)
       state.withLock { state in

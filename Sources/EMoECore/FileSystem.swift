@@ -60,8 +60,11 @@ public enum FileSystem {
     return directory.hasSuffix("/") ? directory + component : directory + "/" + component
   }
 
-  /// The SHA-256 of the file at `path`, read through a mapping.
-  public static func sha256(ofFile path: String) throws(FileError) -> String {
+  /// The SHA-256 of the file at `path`, read through a mapping; `progress` is told the size of
+  /// each chunk as it is hashed.
+  public static func sha256(
+    ofFile path: String, progress: (@Sendable (_ bytes: Int) -> Void)? = nil
+  ) throws(FileError) -> String {
     let file = try MappedFile(path: path)
     var hash = SHA256()
     let chunk = 16 << 20
@@ -72,6 +75,7 @@ public enum FileSystem {
       hash.update(file.bytes(offset: offset, count: count))
       file.adviseDone(offset: offset, count: count)
       offset += count
+      progress?(count)
     }
     return hash.finalizeHex()
   }

@@ -24,4 +24,13 @@ public enum StandardError {
     if let term = getenv("TERM"), String(cString: term) == "dumb" { return false }
     return isatty(2) != 0
   }
+
+  /// The terminal's width in columns: `COLUMNS` when the shell exports it, else 80 (`ioctl` is
+  /// variadic in C, so Swift cannot call it to ask the terminal).
+  public static var columns: Int {
+    if let text = getenv("COLUMNS"), let value = Int(String(cString: text)), value > 0 {
+      return value
+    }
+    return 80
+  }
 }

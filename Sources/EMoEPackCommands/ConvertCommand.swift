@@ -121,7 +121,7 @@ struct ConvertCommand: AsyncParsableCommand {
   func run() async throws {
     let logger = global.makeLogger()
     try await CommandFailure.report {
-      let progress = ProgressLine()
+      let progress = ProgressLine(enabled: global.showsProgress)
       do {
         let plan = try ConversionPlan(input: input, options: options)
         try OutputSafety.check(
@@ -148,7 +148,8 @@ struct ConvertCommand: AsyncParsableCommand {
           try DependencyFile.write(to: depfile, target: output, prerequisites: plan.dependencies)
         }
         logger.info(
-          "wrote \(output) (\(summary.bytesOut) bytes) in \(ProgressLine.format(summary.seconds))")
+          "wrote \(output) (\(ByteCount.format(summary.bytesOut))) in \(ProgressLine.format(summary.seconds))"
+        )
         if json {
           // Only the summary needs the output's digest; the cache hashes each input only once.
           do throws(FileError) {

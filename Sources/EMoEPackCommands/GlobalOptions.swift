@@ -1,28 +1,25 @@
 import ArgumentParser
+import EMoECore
 import Logging
 
 /// Options every subcommand accepts.
 struct GlobalOptions: ParsableArguments {
-  @Flag(name: .shortAndLong, help: "Log debug details to stderr.")
+  @Flag(name: .shortAndLong, help: "Also print details (per-layer figures) on stderr.")
   var verbose = false
 
-  @Flag(name: .shortAndLong, help: "Log only errors.")
+  @Flag(name: .shortAndLong, help: "Print only errors on stderr: no progress, no summary lines.")
   var quiet = false
 
-  /// A logger writing to stderr at the level the flags ask for.
+  /// The level the flags ask for: debug with `--verbose`, errors only with `--quiet`.
+  var logLevel: Logger.Level { verbose ? .debug : (quiet ? .error : .info) }
+
+  /// A logger writing plain `emoe-pack: …` lines to stderr at the level the flags ask for.
   func makeLogger(label: String = "emoe-pack") -> Logger {
-    LogSetup.bootstrapOnce()
-    var logger = Logger(label: label)
-    logger.logLevel = verbose ? .debug : (quiet ? .error : .info)
+    var logger = Logger(label: label) { PlainLogHandler(label: $0) }
+    logger.logLevel = logLevel
     return logger
   }
-}
 
-/// Bootstraps swift-log once per process, sending every log line to stderr.
-enum LogSetup {
-  private static let once: Void = {
-    LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
-  }()
-
-  static func bootstrapOnce() { _ = once }
+  /// Whether a progress display may be drawn: stderr is a terminal and `--quiet` is not given.
+  var showsProgress: Bool { !quiet && StandardError.isTerminal }
 }

@@ -114,8 +114,27 @@ struct VerifyCommand: AsyncParsableCommand {
       } else {
         print(report.text, terminator: "")
       }
+      if let summary = Self.failureSummary(report) { StandardError.write(summary) }
       if exit != ExitStatus.success { throw exit }
     }
+  }
+
+  /// The one line a failed verification prints on stderr, `nil` when every check passed.
+  ///
+  /// It stands beside the report on stdout so that a pipeline that hides stdout still sees why
+  /// the run failed: `emoe-pack: verify failed: 2 of 14 checks failed in m.emoe (first: layer 3
+  /// w1: …)`. The failure named is the first of the kind that decides the exit code. It is
+  /// shown even with `--quiet`: it is the error message of the failure.
+  static func failureSummary(_ report: VerificationReport) -> String? {
+    guard let deciding = report.decidingFailure else { return nil }
+    let failures = report.failures
+    var text =
+      "emoe-pack: verify failed: \(failures.count) of \(report.checks.count) checks failed in "
+      + report.file
+    if let first = failures.first(where: { $0.kind == deciding }) {
+      text += " (first: \(first.name)" + (first.detail.isEmpty ? "" : ": \(first.detail)") + ")"
+    }
+    return text.escapingControlCharacters() + "\n"
   }
 
   /// The exit code of a report: the first failed kind in precedence order decides.

@@ -30,6 +30,29 @@ public struct ConversionProgress: Sendable {
   public var elapsed: Double
   /// An estimate of the fraction of the work done, in `0...1`.
   public var fraction: Double
+  /// Bytes done so far: of the source files while hashing, else of the source tensors copied or
+  /// converted.
+  public var bytesDone = 0
+  /// Bytes in all: the source files' sizes while hashing, else the source tensors' sizes.
+  public var bytesTotal = 0
+  /// Bytes per second of the current count, once there is a measure.
+  public var bytesPerSecond: Double?
+
+  /// Creates a progress report; the byte counts start at zero.
+  public init(
+    phase: Phase, layersDone: Int, layerCount: Int, layer: Int? = nil, elapsed: Double,
+    fraction: Double, bytesDone: Int = 0, bytesTotal: Int = 0, bytesPerSecond: Double? = nil
+  ) {
+    self.phase = phase
+    self.layersDone = layersDone
+    self.layerCount = layerCount
+    self.layer = layer
+    self.elapsed = elapsed
+    self.fraction = fraction
+    self.bytesDone = bytesDone
+    self.bytesTotal = bytesTotal
+    self.bytesPerSecond = bytesPerSecond
+  }
 
   /// Estimated seconds left, once enough is done to extrapolate.
   public var remaining: Double? {

@@ -3,6 +3,7 @@ import EMoECore
 import EMoEFormats
 import EMoEModel
 import EMoENumerics
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -48,16 +49,28 @@ public struct Converter: Sendable {
     }
     let layerCount = plan.layers.count
     var layersDone = 0
+    // Source tensor bytes copied or converted, for the rate; counted from the end of hashing.
+    let bytesTotal = plan.steps.reduce(0) { total, step in
+      switch step {
+      case .passthrough(let info): total + info.byteCount
+      case .layer(let position): total + Self.sourceBytes(of: plan.layers[position])
+      }
+    }
+    var bytesDone = 0
+    var movingSince = started
     func report(_ phase: ConversionProgress.Phase, layer: Int? = nil, within: Double = 0) {
       guard let progress else { return }
       let fraction =
         layerCount == 0
-        ? (phase == .finishing ? 1 : 0)
+        ? (phase == .finishing
+          ? 1 : bytesTotal == 0 ? 0 : min(1, Double(bytesDone) / Double(bytesTotal)))
         : min(1, (Double(layersDone) + within) / Double(layerCount))
+      let moving = Self.seconds(since: movingSince)
       progress(
         ConversionProgress(
           phase: phase, layersDone: layersDone, layerCount: layerCount, layer: layer,
-          elapsed: seconds(), fraction: fraction))
+          elapsed: seconds(), fraction: fraction, bytesDone: bytesDone, bytesTotal: bytesTotal,
+          bytesPerSecond: bytesDone > 0 && moving > 0 ? Double(bytesDone) / moving : nil))
     }
 
     try checkOutput(output)
@@ -65,8 +78,16 @@ public struct Converter: Sendable {
     if let threads = plan.options.threads { BLAS.threadCount = threads }
     defer { BLAS.threadCount = previousThreads }
 
-    report(.hashing)
-    let sourceFiles = try describeSources()
+    let sourceFiles = try describeSources { hashed, total in
+      guard let progress else { return }
+      let elapsed = seconds()
+      progress(
+        ConversionProgress(
+          phase: .hashing, layersDone: 0, layerCount: layerCount, elapsed: elapsed, fraction: 0,
+          bytesDone: hashed, bytesTotal: total,
+          bytesPerSecond: hashed > 0 && elapsed > 0 ? Double(hashed) / elapsed : nil))
+    }
+    movingSince = ContinuousClock.now
     let writer: ContainerWriter
     do {
       writer = try ContainerWriter(
@@ -80,6 +101,8 @@ public struct Converter: Sendable {
         switch step {
         case .passthrough(let info):
           try copy(info, into: writer)
+          bytesDone += info.byteCount
+          report(.copying)
         case .layer(let position):
           let planned = plan.layers[position]
           let conversion = LayerConversion(
@@ -96,6 +119,7 @@ public struct Converter: Sendable {
           }
           layers.append(summary)
           layersDone += 1
+          bytesDone += Self.sourceBytes(of: planned)
           report(.copying)
         }
       }
@@ -132,17 +156,34 @@ public struct Converter: Sendable {
   }
 
   /// Names, sizes and SHA-256 of the source files, shards hashed in parallel.
-  private func describeSources() throws(ConversionError) -> [ContainerSourceFile] {
+  ///
+  /// `progress` is told the bytes hashed and the bytes in all, on the calling thread, about ten
+  /// times a second while the hashing runs on others.
+  private func describeSources(progress: (_ hashed: Int, _ total: Int) -> Void)
+    throws(ConversionError) -> [ContainerSourceFile]
+  {
     let files = plan.source.files
     let digests = digests
     let results = SourceHashes(count: files.count)
-    DispatchQueue.concurrentPerform(iterations: files.count) { index in
-      results.set(
-        index,
-        Result { () throws(FileError) in
-          try ContainerSourceFile.describing(path: files[index], digests: digests)
-        })
+    let total = files.reduce(0) { $0 + (FileSystem.size($1) ?? 0) }
+    let finished = DispatchGroup()
+    finished.enter()
+    DispatchQueue.global().async {
+      DispatchQueue.concurrentPerform(iterations: files.count) { index in
+        results.set(
+          index,
+          Result { () throws(FileError) in
+            try ContainerSourceFile.describing(
+              path: files[index], digests: digests, progress: { results.add(bytes: $0) })
+          })
+      }
+      finished.leave()
     }
+    progress(0, total)
+    while finished.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
+      progress(results.bytes, total)
+    }
+    progress(results.bytes, total)
     var descriptions: [ContainerSourceFile] = []
     for result in results.values {
       switch result {
@@ -171,6 +212,17 @@ public struct Converter: Sendable {
     }
   }
 
+  /// The bytes of a planned layer's FFN tensors in the source.
+  private static func sourceBytes(of layer: ConversionPlan.Layer) -> Int {
+    layer.ffn.members.reduce(0) { $0 + $1.info.byteCount }
+  }
+
+  /// Seconds from `start` to now.
+  private static func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+  }
+
   /// The process's peak resident set size in bytes (`getrusage`; Linux reports KiB).
   public static func peakResidentBytes() -> Int {
     var usage = rusage()
@@ -184,37 +236,20 @@ public struct Converter: Sendable {
   }
 }
 
-/// Per-file hashing results filled in from several threads.
-private final class SourceHashes: @unchecked Sendable {
-  private var results: [Result<ContainerSourceFile, FileError>?]
-  private let lock = PThreadLock()
+/// Per-file hashing results and the bytes hashed so far, filled in from several threads.
+private final class SourceHashes: Sendable {
+  private let results: Mutex<[Result<ContainerSourceFile, FileError>?]>
+  private let hashed = Atomic<Int>(0)
 
-  init(count: Int) { results = Array(repeating: nil, count: count) }
+  init(count: Int) { results = Mutex(Array(repeating: nil, count: count)) }
 
   func set(_ index: Int, _ result: Result<ContainerSourceFile, FileError>) {
-    lock.locked { results[index] = result }
+    results.withLock { $0[index] = result }
   }
 
-  var values: [Result<ContainerSourceFile, FileError>?] { lock.locked { results } }
-}
+  func add(bytes: Int) { hashed.add(bytes, ordering: .relaxed) }
 
-/// A pthread mutex (Foundation's NSLock is not imported here), kept at a stable address.
-private final class PThreadLock: @unchecked Sendable {
-  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+  var values: [Result<ContainerSourceFile, FileError>?] { results.withLock { $0 } }
 
-  init() {
-    mutex.initialize(to: pthread_mutex_t())
-    pthread_mutex_init(mutex, nil)
-  }
-
-  deinit {
-    pthread_mutex_destroy(mutex)
-    mutex.deallocate()
-  }
-
-  func locked<T>(_ body: () -> T) -> T {
-    pthread_mutex_lock(mutex)
-    defer { pthread_mutex_unlock(mutex) }
-    return body()
-  }
+  var bytes: Int { hashed.load(ordering: .relaxed) }
 }

@@ -94,10 +94,11 @@ public struct ContainerSourceFile: Sendable, Equatable {
 
   /// Describes the file at `path`, its SHA-256 taken from `digests` (which reads the file only
   /// when it has not hashed this version of it before).
-  public static func describing(path: String, digests: FileDigests = .shared) throws(FileError)
-    -> ContainerSourceFile
-  {
-    let digest = try digests.sha256(ofFile: path)
+  public static func describing(
+    path: String, digests: FileDigests = .shared,
+    progress: (@Sendable (_ bytes: Int) -> Void)? = nil
+  ) throws(FileError) -> ContainerSourceFile {
+    let digest = try digests.sha256(ofFile: path, progress: progress)
     guard let size = FileSystem.size(path) else { throw .fromErrno(path, "stat") }
     return ContainerSourceFile(name: FileSystem.basename(of: path), size: size, sha256: digest)
   }
