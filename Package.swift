@@ -59,6 +59,7 @@ let package = Package(
       name: "emoe-bench",
       dependencies: [
         "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoERunner",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
     // Tests.
@@ -90,7 +91,7 @@ let package = Package(
     .testTarget(
       name: "EMoEPackCommandsTests",
       dependencies: [
-        "EMoEPackCommands", "emoe-pack", "EMoEFormats", "EMoECore", "EMoERunner",
+        "EMoEPackCommands", "emoe-pack", "emoe-bench", "EMoEFormats", "EMoECore", "EMoERunner",
         "EMoETestSupport",
       ]),
   ]

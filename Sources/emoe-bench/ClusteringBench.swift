@@ -11,7 +11,7 @@ import EMoENumerics
 /// Times balanced k-means on real FFN keys and on a synthetic LLaMA-7B-shaped layer.
 ///
 /// Prints one JSON object per measurement; scripts/bench/clustering.sh runs it beside
-/// k-means-constrained.
+/// k-means-constrained. The command line is ``ClusteringCommand``.
 ///
 ///     emoe-bench clustering layers MANIFEST [--restarts N] [--model NAME]
 ///     emoe-bench clustering sweep MANIFEST --restarts 1,3,10,30 [--model NAME]
@@ -24,40 +24,21 @@ import EMoENumerics
 /// MANIFEST is the manifest.json written by `scripts/bench/clustering_keys.py extract`: raw F32
 /// key matrices with their shapes and expert counts.
 enum ClusteringBench {
-  static func run(_ arguments: [String]) throws {
-    guard let mode = arguments.first else { throw BenchUsage() }
-    var options = Arguments(Array(arguments.dropFirst()))
-    let local = !options.flag("--no-local-improvement")
-    switch mode {
-    case "layers":
-      let restarts = try options.integers("--restarts").first
-      let entries = try manifest(options.positional(), model: options.value("--model"))
-      for entry in entries { try measure(entry, restarts: restarts, local: local) }
-    case "sweep":
-      let sweep = try options.integers("--restarts")
-      let entries = try manifest(options.positional(), model: options.value("--model"))
-      for restarts in sweep.isEmpty ? [1, 3, 10, 30] : sweep {
-        for entry in entries { try measure(entry, restarts: restarts, local: local) }
-      }
-    case "synthetic":
-      let rows = try options.integers("--rows").first ?? 11008
-      let cols = try options.integers("--cols").first ?? 4096
-      let experts = try options.integers("--experts").first ?? 64
-      let restarts = try options.integers("--restarts").first
-      let structure = Double(options.value("--structure") ?? "0.3") ?? 0.3
-      let keys = synthetic(rows: rows, cols: cols, latent: experts, structure: structure)
-      if let path = options.value("--write") {
-        let writer = try AtomicFileWriter(destination: path)
-        try writer.write(contentsOf: keys)
-        try writer.commit()
-      }
-      let entry = Entry(
-        model: "synthetic-\(rows)x\(cols)", layer: 0, rows: rows, cols: cols, experts: experts,
-        keys: keys)
-      try measure(entry, restarts: restarts, local: local)
-    default:
-      throw BenchUsage()
+  /// Measures LLaMA-7B-shaped random keys, saving them to `write` first when given.
+  static func synthetic(
+    rows: Int, cols: Int, experts: Int, restarts: Int?, structure: Double, write: String?,
+    local: Bool
+  ) throws {
+    let keys = synthetic(rows: rows, cols: cols, latent: experts, structure: structure)
+    if let path = write {
+      let writer = try AtomicFileWriter(destination: path)
+      try writer.write(contentsOf: keys)
+      try writer.commit()
     }
+    let entry = Entry(
+      model: "synthetic-\(rows)x\(cols)", layer: 0, rows: rows, cols: cols, experts: experts,
+      keys: keys)
+    try measure(entry, restarts: restarts, local: local)
   }
 
   struct Entry {
@@ -99,8 +80,7 @@ enum ClusteringBench {
   }
 
   /// The entries of a key manifest, with their keys loaded.
-  static func manifest(_ path: String?, model: String?) throws -> [Entry] {
-    guard let path else { throw BenchUsage() }
+  static func manifest(_ path: String, model: String?) throws -> [Entry] {
     let file = try MappedFile(path: path)
     let document = try withExtendedLifetime(file) { try JSONValue.parse(file.bytes) }
     let folder = FileSystem.directory(of: path)
@@ -112,7 +92,9 @@ enum ClusteringBench {
       else { continue }
       if let model, model.lowercased() != name.lowercased() { continue }
       let data = try MappedFile(path: folder + "/" + keysFile)
-      guard data.count == rows * cols * 4 else { throw BenchUsage() }
+      guard data.count == rows * cols * 4 else {
+        throw BenchError("\(keysFile): \(data.count) bytes, not \(rows) × \(cols) F32 values")
+      }
       var keys = [Float](repeating: 0, count: rows * cols)
       withExtendedLifetime(data) { keys.withUnsafeMutableBytes { $0.copyMemory(from: data.bytes) } }
       entries.append(
@@ -142,40 +124,5 @@ enum ClusteringBench {
       }
     }
     return keys
-  }
-
-  /// A minimal reader of `--name value` options and one positional argument.
-  struct Arguments {
-    var items: [String]
-    init(_ items: [String]) { self.items = items }
-
-    mutating func value(_ name: String) -> String? {
-      guard let index = items.firstIndex(of: name), index + 1 < items.count else { return nil }
-      let value = items[index + 1]
-      items.removeSubrange(index...(index + 1))
-      return value
-    }
-
-    mutating func integers(_ name: String) throws -> [Int] {
-      guard let text = value(name) else { return [] }
-      return try text.split(separator: ",").map { part in
-        guard let number = Int(part) else { throw BenchUsage() }
-        return number
-      }
-    }
-
-    mutating func flag(_ name: String) -> Bool {
-      guard let index = items.firstIndex(of: name) else { return false }
-      items.remove(at: index)
-      return true
-    }
-
-    mutating func positional() -> String? { items.first { !$0.hasPrefix("--") } }
-  }
-
-  struct BenchUsage: Error, CustomStringConvertible {
-    var description: String {
-      "usage: emoe-bench clustering layers|sweep MANIFEST [--restarts N[,N...]] [--model NAME] | synthetic [--rows R --cols C --experts E --restarts N --structure S]"
-    }
   }
 }

@@ -12,20 +12,10 @@ import EMoEFormats
 /// verification (header, every checksum, decompression, padding). Prints one JSON object per
 /// measurement.
 ///
-/// Arguments: `[--minilm PATH] [--smollm PATH] [--out DIR] [--levels 1,3,9,19]`.
+/// Arguments (``ContainerCommand``): `[--models DIR] [--minilm PATH] [--smollm PATH] [--out DIR]
+/// [--levels 1,3,9,19]`.
 enum ContainerBench {
-  static func run(_ arguments: [String]) throws {
-    var options: [String: String] = [:]
-    var index = 0
-    while index + 1 < arguments.count {
-      options[arguments[index]] = arguments[index + 1]
-      index += 2
-    }
-    let models = options["--models"] ?? ".cache/models"
-    let miniLM = options["--minilm"] ?? models + "/all-MiniLM-L6-v2/model.safetensors"
-    let smolLM = options["--smollm"] ?? models + "/SmolLM2-135M-Instruct.Q4_1.gguf"
-    let out = options["--out"] ?? ".cache/bench"
-    let levels = (options["--levels"] ?? "1,3,9,19").split(separator: ",").compactMap { Int($0) }
+  static func run(miniLM: String, smolLM: String, out: String, levels: [Int]) throws {
     _ = mkdirAll(out)
     var compressions: [ContainerCompression] = [.none]
     compressions += levels.map { .zstd(level: $0) }

@@ -26,8 +26,7 @@ import EMoENumerics
 /// normal data, SmolLM2's FFN weights and MiniLM's F32 matrices; `--all-types` times every
 /// decoder on 1 M values of made-up blocks.
 enum GGUFCodecsBench {
-  static func run(_ arguments: [String]) throws {
-    let options = try Options(arguments)
+  static func run(_ options: Options) throws {
     if options.allTypes {
       allTypes(runs: options.runs)
       return
@@ -185,43 +184,13 @@ enum GGUFCodecsBench {
 }
 
 extension GGUFCodecsBench {
-  /// Command-line options.
+  /// What to measure (``GGUFCodecsCommand`` reads them from the command line).
   struct Options {
     var model = ".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
     var miniLM = ".cache/models/all-MiniLM-L6-v2/model.safetensors"
     var runs = 5
     var int8Error = false
     var allTypes = false
-
-    init(_ arguments: [String]) throws {
-      var index = 0
-      func value() throws -> String {
-        index += 1
-        guard index < arguments.count else { throw BenchUsage() }
-        return arguments[index]
-      }
-      while index < arguments.count {
-        switch arguments[index] {
-        case "--model": model = try value()
-        case "--minilm": miniLM = try value()
-        case "--runs":
-          guard let count = Int(try value()), count > 0 else { throw BenchUsage() }
-          runs = count
-        case "--int8-error": int8Error = true
-        case "--all-types": allTypes = true
-        default: throw BenchUsage()
-        }
-        index += 1
-      }
-    }
-  }
-
-  /// A misuse of the command line.
-  struct BenchUsage: Error, CustomStringConvertible {
-    var description: String {
-      "usage: emoe-bench gguf-codecs [--model FILE.gguf] [--runs N] "
-        + "| --int8-error [--model FILE.gguf] [--minilm FILE.safetensors] | --all-types [--runs N]"
-    }
   }
 
   /// The benchmark's data, in buffers that live for the whole run.

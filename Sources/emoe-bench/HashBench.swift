@@ -4,10 +4,10 @@ import EMoECore
 ///
 /// Prints one JSON object per file with the best of five passes.
 ///
-/// Arguments: `FILE...`.
+/// Arguments (``HashCommand``): `FILE...`.
 enum HashBench {
-  static func run(_ arguments: [String]) throws {
-    for path in arguments {
+  static func run(paths: [String]) throws {
+    for path in paths {
       let file = try MappedFile(path: path)
       let clock = ContinuousClock()
       _ = XXH64.hash(file.bytes)  // touch every page, so the hash reads from memory

@@ -19,22 +19,7 @@ import EMoERunner
 /// - `masked`: the masked reference at the middle k;
 /// - `sparse`: ``ExpertFFN`` on the sparse path at every k, routing included.
 enum RunnerBench {
-  static func run(_ arguments: [String]) throws {
-    var options: [String: String] = [:]
-    var index = 0
-    while index + 1 < arguments.count, arguments[index].hasPrefix("--") {
-      options[String(arguments[index].dropFirst(2))] = arguments[index + 1]
-      index += 2
-    }
-    func integer(_ key: String, _ fallback: Int) -> Int {
-      options[key].flatMap { Int($0) } ?? fallback
-    }
-    let tokens = integer("tokens", 512)
-    let d = integer("hidden", 4096)
-    let n = integer("intermediate", 11008)
-    let experts = integer("experts", 64)
-    let runs = max(1, integer("runs", 3))
-    let topKs = (options["top-k"] ?? "8,16,32,64").split(separator: ",").compactMap { Int($0) }
+  static func run(tokens: Int, d: Int, n: Int, experts: Int, runs: Int, topKs: [Int]) throws {
     guard n % experts == 0, topKs.allSatisfy({ (1...experts).contains($0) }) else {
       print("{\"benchmark\": \"runner\", \"error\": \"n must be a multiple of E and 1 <= k <= E\"}")
       return

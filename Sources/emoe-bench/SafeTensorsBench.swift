@@ -21,36 +21,7 @@ import EMoEFormats
 /// (`posix_fadvise(DONTNEED)`), so the data comes from disk again as far as the system allows.
 /// Peak memory is the process's `ru_maxrss` after all runs.
 enum SafeTensorsBench {
-  static func run(_ arguments: [String]) throws {
-    var path: String?
-    var runs = 5
-    var cold = false
-    var chunkSize = 8 << 20
-    var index = 0
-    while index < arguments.count {
-      switch arguments[index] {
-      case "--runs":
-        index += 1
-        guard index < arguments.count, let value = Int(arguments[index]), value > 0 else {
-          throw Usage()
-        }
-        runs = value
-      case "--cold":
-        cold = true
-      case "--chunk":
-        index += 1
-        guard index < arguments.count, let value = Int(arguments[index]), value > 0,
-          value <= 1 << 24
-        else { throw Usage() }
-        chunkSize = value
-      default:
-        guard path == nil else { throw Usage() }
-        path = arguments[index]
-      }
-      index += 1
-    }
-    guard let path else { throw Usage() }
-
+  static func run(path: String, runs: Int, cold: Bool, chunkSize: Int) throws {
     var best = Double.infinity
     var bestOpen = Double.infinity
     var checksum: UInt64 = 0
@@ -127,11 +98,5 @@ enum SafeTensorsBench {
     fdatasync(descriptor)
     posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_DONTNEED))
     close(descriptor)
-  }
-
-  struct Usage: Error, CustomStringConvertible {
-    var description: String {
-      "usage: emoe-bench safetensors-read FILE [--runs N] [--cold] [--chunk BYTES]"
-    }
   }
 }
