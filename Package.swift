@@ -3,6 +3,8 @@ import PackageDescription
 
 let package = Package(
   name: "emoe-pack",
+  // Mutex (the Synchronization module) needs macOS 15; Linux has no floor to declare.
+  platforms: [.macOS(.v15)],
   products: [
     .executable(name: "emoe-pack", targets: ["emoe-pack"]),
     .library(name: "EMoEPackCommands", targets: ["EMoEPackCommands"]),
@@ -92,7 +94,7 @@ let package = Package(
       name: "EMoEPackCommandsTests",
       dependencies: [
         "EMoEPackCommands", "emoe-pack", "emoe-bench", "EMoEFormats", "EMoECore", "EMoERunner",
-        "EMoETestSupport",
+        "EMoETestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
   ]
 )

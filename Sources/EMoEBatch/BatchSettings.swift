@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+import EMoECore
 
 /// How a batch runs: parallelism, failure policy, and what it may skip.
 public struct BatchSettings: Sendable {

@@ -1,12 +1,6 @@
 import EMoEConvert
 import EMoECore
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Every output of one job, staged under hidden names beside where it goes, and published
 /// together so that no failure leaves a state a later run calls up to date.
 ///

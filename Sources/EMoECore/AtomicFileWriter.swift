@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Writes a file atomically: bytes go to a temporary file beside the destination, which is
 /// fsynced and renamed into place only by ``commit()``.
 ///
@@ -208,7 +202,7 @@ public final class AtomicFileWriter {
   private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(FileError) {
     var offset = 0
     while offset < bytes.count {
-      let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+      let written = POSIX.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
       if written < 0 {
         if errno == EINTR { continue }
         throw .fromErrno(destination, "write")

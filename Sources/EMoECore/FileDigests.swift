@@ -1,12 +1,6 @@
 import Dispatch
 import Synchronization
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// The SHA-256 of files, each computed at most once per file version and shared by every
 /// step that needs it: provenance, freshness checks, source location and output checks.
 ///
@@ -162,13 +156,8 @@ public final class FileDigests: Sendable {
   static func identity(of path: String) throws(FileError) -> Identity {
     var status = stat()
     guard stat(path, &status) == 0 else { throw .fromErrno(path, "stat") }
-    #if canImport(Darwin)
-      let modified = status.st_mtimespec
-      let changed = status.st_ctimespec
-    #else
-      let modified = status.st_mtim
-      let changed = status.st_ctim
-    #endif
+    let modified = POSIX.modificationTime(status)
+    let changed = POSIX.statusChangeTime(status)
     return Identity(
       device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: Int64(status.st_size),
       modified: Stamp(seconds: Int(modified.tv_sec), nanoseconds: Int(modified.tv_nsec)),

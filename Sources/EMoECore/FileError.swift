@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// A failure of the operating system to open, map, write or rename a file.
 public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
   /// The file concerned.

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// What a path names on disk, so that two spellings of one file are recognised as one: its
 /// canonical real path (symbolic links and `.`/`..` resolved, through the deepest folder that
 /// exists) and, for a file that exists, its device and inode, which also identify hard links.

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Small file-system queries shared by the formats and commands.
 public enum FileSystem {
   /// Whether `path` exists; sets `isDirectory` when it does.

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// A read-only memory map of a whole file, made with `mmap` itself.
 ///
 /// Foundation's `.mappedIfSafe` reads the whole file into memory on Linux, so formats map their

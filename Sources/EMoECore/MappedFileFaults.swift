@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+import Synchronization
 
 /// Turns a SIGBUS from a mapped file that shrank while it was read into a message naming that
 /// file, clean-up of the temporary outputs, and exit status 1.
@@ -31,56 +27,41 @@ public enum MappedFileFaults {
     table.initialize(repeating: 0, count: capacity * pathLength)
     return table
   }()
-  nonisolated(unsafe) private static var lock = pthread_mutex_t()
-  private static let lockReady: Void = { pthread_mutex_init(&lock, nil) }()
+  private static let lock = Mutex<Void>(())
 
   /// Records the mapping `[base, base + count)` of `path`.
   static func register(base: UnsafeRawPointer, count: Int, path: String) {
-    _ = lockReady
     _ = (starts, lengths, paths)
-    pthread_mutex_lock(&lock)
-    defer { pthread_mutex_unlock(&lock) }
     let bytes = Array(path.utf8CString.prefix(pathLength - 1)) + [0]
-    for slot in 0..<capacity where starts[slot] == 0 {
-      let target = paths + slot * pathLength
-      bytes.withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: bytes.count) }
-      lengths[slot] = UInt(count)
-      starts[slot] = UInt(bitPattern: base)
-      return
+    lock.withLock { _ in
+      for slot in 0..<capacity where starts[slot] == 0 {
+        let target = paths + slot * pathLength
+        bytes.withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: bytes.count) }
+        lengths[slot] = UInt(count)
+        starts[slot] = UInt(bitPattern: base)
+        return
+      }
     }
   }
 
   /// Forgets the mapping that starts at `base`.
   static func unregister(base: UnsafeRawPointer) {
-    _ = lockReady
-    pthread_mutex_lock(&lock)
-    defer { pthread_mutex_unlock(&lock) }
     let start = UInt(bitPattern: base)
-    for slot in 0..<capacity where starts[slot] == start {
-      starts[slot] = 0
-      return
+    lock.withLock { _ in
+      for slot in 0..<capacity where starts[slot] == start {
+        starts[slot] = 0
+        return
+      }
     }
   }
 
   /// Installs the SIGBUS handler; call once at start-up, after which a shrinking input ends the
   /// process with status 1 and its name on stderr.
   public static func installHandler() {
-    _ = lockReady
     _ = (starts, lengths, paths)
-    var action = sigaction()
-    #if canImport(Glibc)
-      action.__sigaction_handler.sa_sigaction = { _, info, _ in
-        MappedFileFaults.handleFault(
-          at: info.map { UInt(bitPattern: $0.pointee._sifields._sigfault.si_addr) } ?? 0)
-      }
-    #elseif canImport(Darwin)
-      action.__sigaction_u.__sa_sigaction = { _, info, _ in
-        MappedFileFaults.handleFault(at: info.map { UInt(bitPattern: $0.pointee.si_addr) } ?? 0)
-      }
-    #endif
-    action.sa_flags = SA_SIGINFO
-    sigemptyset(&action.sa_mask)
-    sigaction(SIGBUS, &action, nil)
+    POSIX.installHandler(SIGBUS) { _, info, _ in
+      MappedFileFaults.handleFault(at: POSIX.faultAddress(info))
+    }
   }
 
   /// The signal handler's body: only async-signal-safe calls (`write`, `unlink`, `_exit`).

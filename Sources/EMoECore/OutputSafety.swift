@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// The rules every command applies to the paths it is about to write, before it writes
 /// anything.
 ///

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Unbuffered writes to standard error, and whether it is a terminal.
 public enum StandardError {
   /// Writes `text` to file descriptor 2 as it is.
@@ -12,7 +6,7 @@ public enum StandardError {
     copy.withUTF8 { buffer in
       var offset = 0
       while offset < buffer.count {
-        let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+        let written = POSIX.write(2, buffer.baseAddress! + offset, buffer.count - offset)
         if written <= 0 { return }
         offset += written
       }

@@ -1,11 +1,5 @@
 import Synchronization
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// The temporary files that are being written right now, so that a signal handler can remove
 /// them before the process exits.
 ///
@@ -21,34 +15,30 @@ public enum TemporaryFiles {
     flags.initialize(repeating: false, count: capacity)
     return flags
   }()
-  nonisolated(unsafe) private static var lock = pthread_mutex_t()
-  private static let lockReady: Void = { pthread_mutex_init(&lock, nil) }()
+  private static let lock = Mutex<Void>(())
 
   /// Records `path` as a temporary file in progress.
   static func register(_ path: String) {
-    _ = lockReady
-    pthread_mutex_lock(&lock)
     let bytes = Array(path.utf8CString)
-    if bytes.count <= pathLength {
+    guard bytes.count <= pathLength else { return }
+    lock.withLock { _ in
       for slot in 0..<capacity where !used[slot] {
         let target = table + slot * pathLength
         bytes.withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: bytes.count) }
         used[slot] = true
-        break
+        return
       }
     }
-    pthread_mutex_unlock(&lock)
   }
 
   /// Forgets `path` after it was renamed or removed.
   static func unregister(_ path: String) {
-    _ = lockReady
-    pthread_mutex_lock(&lock)
-    defer { pthread_mutex_unlock(&lock) }
-    for slot in 0..<capacity where used[slot] {
-      if String(cString: table + slot * pathLength) == path {
-        used[slot] = false
-        return
+    lock.withLock { _ in
+      for slot in 0..<capacity where used[slot] {
+        if String(cString: table + slot * pathLength) == path {
+          used[slot] = false
+          return
+        }
       }
     }
   }
@@ -79,7 +69,15 @@ public enum TemporaryFiles {
 
   /// Installs handlers for SIGINT, SIGTERM and SIGHUP that remove every temporary file and then
   /// exit with 128 + the signal number, as shells report a killed process.
+  ///
+  /// The signals are also unblocked on the calling thread (call it from the main thread before
+  /// any other starts, so every thread inherits that): a process started with them blocked, as
+  /// a parent's worker thread may start it, would otherwise never see SIGTERM.
   public static func installSignalHandlers() {
+    var signals = sigset_t()
+    sigemptyset(&signals)
+    for signalNumber in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&signals, signalNumber) }
+    pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
       signal(signalNumber) { received in
         // Other threads keep running while this one cleans up. A writer registers its path

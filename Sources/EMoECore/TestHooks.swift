@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Pauses a command at a fixed point so a test can change the file system underneath it
 /// deterministically (docs/reliability.md, "Limits on what a file may claim").
 ///

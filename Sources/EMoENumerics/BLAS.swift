@@ -1,12 +1,7 @@
 import COpenBLAS
 import Dispatch
+import EMoECore
 import Synchronization
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
 
 /// The one Swift wrapper over OpenBLAS: single-precision matrix products in row-major order.
 ///
@@ -54,7 +49,7 @@ public enum BLAS {
     c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true
   ) {
     guard m > 0, n > 0 else { return }
-    singleThreadedLibrary.ensure()
+    _ = singleThreadedLibrary
     guard parallel else {
       call(
         transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
@@ -145,6 +140,8 @@ public enum BLAS {
   /// The kernel OpenBLAS picked for this CPU (or for `OPENBLAS_CORETYPE`), such as `Zen`.
   public static var coreName: String { String(cString: openblas_get_corename()) }
 
-  /// Puts OpenBLAS on one thread, once per process, before its first product.
-  private static let singleThreadedLibrary = OneTimeSetup { openblas_set_num_threads(1) }
+  /// Puts OpenBLAS on one thread before its first product: the one call that sets OpenBLAS's
+  /// thread count, run once per process (a static constant's initialiser runs exactly once,
+  /// whichever thread gets there first).
+  private static let singleThreadedLibrary: Void = openblas_set_num_threads(1)
 }

@@ -8,7 +8,7 @@ import EMoEFormats
 ///
 /// Parsing and printing only; the work is ``EMoEBatch/BatchManifest`` and
 /// ``EMoEBatch/BatchRunner``.
-struct BatchCommand: AsyncParsableCommand {
+struct BatchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "batch",
     abstract: "Run the conversions a JSON manifest lists, skipping outputs that are up to date.",
@@ -64,7 +64,7 @@ struct BatchCommand: AsyncParsableCommand {
     guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(jobs)") }
   }
 
-  func run() async throws {
+  func run() throws {
     _ = global.makeLogger()
     TemporaryFiles.installSignalHandlers()
     let loaded: BatchManifest

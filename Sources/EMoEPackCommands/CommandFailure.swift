@@ -6,9 +6,9 @@ enum CommandFailure {
   /// Runs `body`, turning any thrown error into `Error: <message>` on stderr and an exit code:
   /// ``ExitStatus/failure`` for I/O errors, ``ExitStatus/invalidInput`` otherwise (a refused
   /// output path, ``EMoECore/OutputRefusal``, included).
-  static func report<T>(_ body: () async throws -> T) async throws -> T {
+  static func report<T>(_ body: () throws -> T) throws -> T {
     do {
-      return try await body()
+      return try body()
     } catch let error as ExitCode {
       throw error
     } catch let error as CleanExit {

@@ -9,7 +9,7 @@ import Logging
 ///
 /// Parsing and printing only; the pipeline is ``EMoEConvert/ConversionPlan`` and
 /// ``EMoEConvert/Converter``.
-struct ConvertCommand: AsyncParsableCommand {
+struct ConvertCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "convert",
     abstract: "Convert a dense transformer checkpoint into an EMoE .emoe container.",
@@ -118,9 +118,9 @@ struct ConvertCommand: AsyncParsableCommand {
     }
   }
 
-  func run() async throws {
+  func run() throws {
     let logger = global.makeLogger()
-    try await CommandFailure.report {
+    try CommandFailure.report {
       let progress = ProgressLine(enabled: global.showsProgress)
       do {
         let plan = try ConversionPlan(input: input, options: options)

@@ -3,7 +3,7 @@ import EMoECore
 
 /// The `emoe-pack` command line: converts dense transformer checkpoints into Emergent
 /// Mixture-of-Experts form and proves the result.
-public struct EMoEPackCommand: AsyncParsableCommand {
+public struct EMoEPackCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "emoe-pack",
     abstract: "Turn dense transformer checkpoints into Emergent Mixture-of-Experts (EMoE) form.",
@@ -31,9 +31,9 @@ public struct EMoEPackCommand: AsyncParsableCommand {
   /// with 128 + the signal number, so an interrupted command never leaves a partial file. A
   /// SIGBUS from an input that shrinks while mapped names that file, removes them too and exits
   /// with 1 (``MappedFileFaults``).
-  public static func main() async {
+  public static func main() {
     TemporaryFiles.installSignalHandlers()
     MappedFileFaults.installHandler()
-    await main(ConvertCommand.normalizingArguments(Array(CommandLine.arguments.dropFirst())))
+    main(ConvertCommand.normalizingArguments(Array(CommandLine.arguments.dropFirst())))
   }
 }

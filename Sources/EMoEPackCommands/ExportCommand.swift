@@ -5,7 +5,7 @@ import EMoEFormats
 
 /// `emoe-pack export IN.emoe OUT --to safetensors|gguf`: writes a converted model back out in a
 /// format other tools load.
-struct ExportCommand: AsyncParsableCommand {
+struct ExportCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "export",
     abstract: "Export an .emoe container as a Hugging Face safetensors folder or a llama.cpp GGUF.",
@@ -64,9 +64,9 @@ struct ExportCommand: AsyncParsableCommand {
     if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
   }
 
-  func run() async throws {
+  func run() throws {
     let logger = global.makeLogger()
-    try await CommandFailure.report {
+    try CommandFailure.report {
       do {
         let container: ContainerFile
         do throws(ContainerError) {

@@ -3,7 +3,7 @@ import EMoECore
 import EMoEFormats
 
 /// `emoe-pack inspect FILE`: lists tensors and metadata of any file emoe-pack reads.
-struct InspectCommand: AsyncParsableCommand {
+struct InspectCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "inspect",
     abstract: "Show the tensors and metadata of a safetensors, GGUF or .emoe file.",
@@ -24,9 +24,9 @@ struct InspectCommand: AsyncParsableCommand {
 
   @OptionGroup var global: GlobalOptions
 
-  func run() async throws {
+  func run() throws {
     _ = global.makeLogger()
-    try await CommandFailure.report {
+    try CommandFailure.report {
       let report: Inspection
       do {
         report = try Inspection.report(path: file, verifyChecksums: check)

@@ -9,7 +9,7 @@ import Logging
 /// Runs one converted FFN layer (or the whole model) on the given inputs and writes the
 /// outputs as safetensors. Parsing and printing only;
 /// the work is ``EMoERunner/Evaluator``.
-struct RunCommand: AsyncParsableCommand {
+struct RunCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "run",
     abstract: "Evaluate one FFN layer or the whole model on inputs; write the outputs.",
@@ -65,9 +65,9 @@ struct RunCommand: AsyncParsableCommand {
     if wholeModel && layer != nil { throw ValidationError("--layer applies to one FFN") }
   }
 
-  func run() async throws {
+  func run() throws {
     let logger = global.makeLogger()
-    try await CommandFailure.report {
+    try CommandFailure.report {
       let request = EvaluationRequest(
         model: model, inputs: inputs, dense: dense, layer: layer, topK: topK,
         wholeModel: wholeModel)

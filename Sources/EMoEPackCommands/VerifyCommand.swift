@@ -9,7 +9,7 @@ import EMoERunner
 /// dense one, and the sparse path against the masked reference; with `--model`, the whole
 /// model. Parsing and printing only; the checks are
 /// ``EMoERunner/Verifier``.
-struct VerifyCommand: AsyncParsableCommand {
+struct VerifyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "verify",
     abstract: "Prove an .emoe container: integrity, permutation, equivalence, sparse = masked.",
@@ -92,9 +92,9 @@ struct VerifyCommand: AsyncParsableCommand {
     }
   }
 
-  func run() async throws {
+  func run() throws {
     _ = global.makeLogger()
-    try await CommandFailure.report {
+    try CommandFailure.report {
       let options = VerificationOptions(
         source: source, tokens: tokens, topK: try topKList, inputs: inputs, tolerance: tolerance,
         model: model)

@@ -2,12 +2,6 @@ import EMoEConvert
 import EMoECore
 import EMoENumerics
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Times balanced k-means on real FFN keys and on a synthetic LLaMA-7B-shaped layer.
 ///
 /// Prints one JSON object per measurement; scripts/bench/clustering.sh runs it beside

@@ -1,10 +1,6 @@
 import EMoECore
 import EMoEFormats
 
-#if canImport(Glibc)
-  import Glibc
-#endif
-
 /// The `.emoe` container benchmark: write, verify and size, on the real models.
 ///
 /// Writes every tensor of the real MiniLM safetensors file (and the SmolLM2 GGUF) into `.emoe`

@@ -1,12 +1,6 @@
 import EMoECore
 import EMoEFormats
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Times opening a safetensors file and summing every byte of every tensor.
 ///
 /// Prints one JSON object per run and a summary; `scripts/bench/safetensors.sh` runs it beside
@@ -85,18 +79,13 @@ enum SafeTensorsBench {
   }
 
   /// The peak resident set size of this process in bytes (`ru_maxrss` is in KiB on Linux).
-  private static func peakRSS() -> Int {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Int(usage.ru_maxrss) * 1024
-  }
+  private static func peakRSS() -> Int { POSIX.peakResidentBytes() }
 
   /// Asks the kernel to drop the file's pages from the page cache.
   private static func dropCache(_ path: String) {
     let descriptor = open(path, O_RDONLY)
     guard descriptor >= 0 else { return }
-    fdatasync(descriptor)
-    posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_DONTNEED))
+    POSIX.dropCachedPages(descriptor)
     close(descriptor)
   }
 }

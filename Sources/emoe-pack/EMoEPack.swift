@@ -3,7 +3,7 @@ import EMoEPackCommands
 /// The `emoe-pack` executable: parsing and dispatch live in `EMoEPackCommands`.
 @main
 enum EMoEPack {
-  static func main() async {
-    await EMoEPackCommand.main()
+  static func main() {
+    EMoEPackCommand.main()
   }
 }

@@ -1,11 +1,6 @@
 import Dispatch
+import EMoECore
 import EMoENumerics
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
 
 /// One restart of balanced k-means: seeding, Lloyd iterations with an exact balanced
 /// assignment step, and pairwise-swap local improvement.

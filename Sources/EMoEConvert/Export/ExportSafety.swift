@@ -1,12 +1,6 @@
 import EMoECore
 import EMoEFormats
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// The output checks of an export, made before anything is written.
 ///
 /// ``EMoECore/OutputSafety`` applied to exports (see docs/reliability.md):

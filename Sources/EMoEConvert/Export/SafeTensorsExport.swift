@@ -1,12 +1,6 @@
 import EMoECore
 import EMoEFormats
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Exports an `.emoe` container as a Hugging Face checkpoint folder: `model.safetensors`
 /// (sharded with an index past ``maximumShardSize``) and a `config.json` carrying the EMoE
 /// settings.

@@ -5,12 +5,6 @@ import EMoEModel
 import EMoENumerics
 import Synchronization
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Runs a ``ConversionPlan``: streams the model layer by layer into an `.emoe` container.
 ///
 /// Passthrough tensors are copied straight from the mapped input and their pages released
@@ -223,17 +217,9 @@ public struct Converter: Sendable {
     return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
   }
 
-  /// The process's peak resident set size in bytes (`getrusage`; Linux reports KiB).
-  public static func peakResidentBytes() -> Int {
-    var usage = rusage()
-    #if os(Linux)
-      guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
-      return Int(usage.ru_maxrss) * 1024
-    #else
-      guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
-      return Int(usage.ru_maxrss)
-    #endif
-  }
+  /// The process's peak resident set size in bytes.
+  public static func peakResidentBytes() -> Int { POSIX.peakResidentBytes() }
+
 }
 
 /// Per-file hashing results and the bytes hashed so far, filled in from several threads.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+import EMoECore
 
 /// How the outputs of a token's selected experts are combined.
 public enum ExpertCombination: String, Sendable, Hashable, CaseIterable {

@@ -1,10 +1,5 @@
+import EMoECore
 import EMoENumerics
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
 
 /// The non-FFN pieces of a transformer layer, on row-major F32 matrices: normalisations,
 /// linear maps, rotary embeddings and multi-head attention, written to follow PyTorch's

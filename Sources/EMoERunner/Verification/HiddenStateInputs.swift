@@ -2,12 +2,6 @@ import EMoECore
 import EMoEFormats
 import EMoENumerics
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// The FFN inputs `verify` feeds each converted layer: random unit-variance hidden states from a
 /// fixed seed, or hidden states read from a safetensors file.
 ///

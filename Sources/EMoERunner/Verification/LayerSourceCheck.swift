@@ -3,12 +3,6 @@ import EMoEFormats
 import EMoEModel
 import EMoENumerics
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// The checks of one converted layer against its source layer: the shapes agree, every stored
 /// matrix row and bias value is the source row, column or value the permutation names (bit for
 /// bit when exact, equal after decoding when lossless, within ``QuantizationBound`` when lossy),

@@ -2,12 +2,6 @@ import EMoECore
 import EMoEFormats
 import EMoENumerics
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// The whole-model comparison of `verify --model`: the dense source model against the model the
 /// container holds (passthrough tensors plus an ``ExpertFFN`` per converted layer), on one fixed
 /// token sequence (``WholeModel/probeTokens(count:vocabularySize:)``).

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+import EMoECore
 
 /// Short renderings of measured numbers for the text reports (no Foundation needed).
 enum NumberText {

@@ -1,12 +1,6 @@
 import EMoECore
 import EMoEFormats
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Every tensor of the source is in the container: each passthrough tensor holds the source
 /// tensor of the same name byte for byte (same type and shape), and each other source tensor
 /// is the source of a converted layer's tensor.
