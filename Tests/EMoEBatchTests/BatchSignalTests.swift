@@ -4,10 +4,6 @@ import EMoETestSupport
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-  import Glibc
-#endif
-
 @Suite("emoe-pack batch stopped by SIGTERM", .serialized)
 struct BatchSignalTests {
   static let jobCount = 8
@@ -26,21 +22,16 @@ struct BatchSignalTests {
       """)
     let outputs = (0..<Self.jobCount).map { workspace.file("out/m\($0).emoe") }
 
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandRunner.executable)
-    process.arguments = ["batch", workspace.manifest, "--jobs", "2"]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
+    let process = try ChildProcess.start(
+      CommandRunner.executable, ["batch", workspace.manifest, "--jobs", "2"])
     // Stop it as soon as the first output is published.
     let deadline = Date().addingTimeInterval(120)
     while process.isRunning, !outputs.contains(where: FileSystem.exists), Date() < deadline {
       usleep(5_000)
     }
-    kill(process.processIdentifier, SIGTERM)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 128 + SIGTERM, "the batch was not stopped by the signal")
+    process.send(SIGTERM)
+    let stopped = try #require(process.wait(deadline: .now() + 120), "the batch did not stop")
+    #expect(stopped.status == 128 + SIGTERM, "the batch was not stopped by the signal")
 
     #expect(workspace.leftovers().isEmpty, "left behind: \(workspace.leftovers())")
     let finished = outputs.filter(FileSystem.exists)

@@ -15,20 +15,12 @@ struct PipelineDocTests {
     try String(contentsOfFile: path, encoding: .utf8)
   }
 
-  /// Runs `command` with bash in `directory`, returning the exit status and both outputs.
+  /// Runs `command` with bash in `directory`, returning the exit status and both outputs
+  /// (stderr joined to stdout by the shell, so the log keeps their order).
   static func shell(_ command: String, in directory: String) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/bash")
-    process.arguments = ["-euo", "pipefail", "-c", command]
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let result = try ChildProcess.run(
+      "/bin/bash", ["-euo", "pipefail", "-c", "{ \(command)\n} 2>&1"], directory: directory)
+    return (result.status, result.stdout + result.stderr)
   }
 
   /// `make -f docs/examples/pipeline.mk EMOE_PACK=... arguments` in `directory`.

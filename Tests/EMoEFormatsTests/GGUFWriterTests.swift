@@ -78,7 +78,8 @@ struct GGUFWriterTests {
     let expected = try Q8_0Quantizer.quantize(values).withUnsafeBytes {
       try Dequantizer.dequantize(.q8_0, from: $0)
     }
-    #expect(decoded == expected)
+    let difference = BitDifference.between(decoded, expected)
+    #expect(difference == nil, "\(difference.map(String.init(describing:)) ?? "")")
   }
 
   @Test("metadata and plans a reader would reject are refused up front")

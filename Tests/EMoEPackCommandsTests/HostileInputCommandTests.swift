@@ -252,16 +252,10 @@ struct HostileInputCommandTests {
     let marker = input.file("paused")
     var environment = ProcessInfo.processInfo.environment
     environment["EMOE_TEST_PAUSE_AFTER_TEMPORARY"] = marker
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandRunner.executable)
-    process.arguments = [
-      "convert", model, outputs.file("out.emoe"), "--restarts", "1", "--quiet",
-    ]
-    process.environment = environment
-    let err = Pipe()
-    process.standardError = err
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
+    let process = try ChildProcess.start(
+      CommandRunner.executable,
+      ["convert", model, outputs.file("out.emoe"), "--restarts", "1", "--quiet"],
+      environment: environment)
     var waited = 0
     while !FileManager.default.fileExists(atPath: marker), process.isRunning, waited < 6000 {
       usleep(10_000)
@@ -270,19 +264,11 @@ struct HostileInputCommandTests {
     #expect(FileManager.default.fileExists(atPath: marker), "the hook never paused")
     #expect(truncate(model, 0) == 0)
     try? FileManager.default.removeItem(atPath: marker)
-    var runFor = 0
-    while process.isRunning, runFor < 6000 {
-      usleep(10_000)
-      runFor += 1
-    }
-    if process.isRunning {
-      process.terminate()
-      Issue.record("convert did not finish after its input was truncated")
-    }
-    process.waitUntilExit()
-    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    #expect(process.terminationReason == .exit, "killed by signal \(process.terminationStatus)")
-    #expect(process.terminationStatus == 1, "\(stderr)")
+    let result = try #require(
+      process.wait(deadline: .now() + 60), "convert did not finish after its input was truncated")
+    let stderr = result.stderr
+    #expect(result.exited, "killed by signal \(result.status)")
+    #expect(result.status == 1, "\(stderr)")
     #expect(stderr.contains("Error: \(model): the file changed"), "\(stderr)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: outputs.path).isEmpty)
   }
