@@ -35,6 +35,7 @@ let package = Package(
       ]
     ),
     .target(name: "EMoEModel", dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics"]),
+    .target(name: "EMoETokenizers", dependencies: ["EMoECore", "EMoEFormats"]),
     .target(
       name: "EMoEConvert",
       dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel"]),
@@ -72,6 +73,9 @@ let package = Package(
     .testTarget(
       name: "EMoEModelTests",
       dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoETestSupport"]),
+    .testTarget(
+      name: "EMoETokenizersTests",
+      dependencies: ["EMoETokenizers", "EMoEFormats", "EMoECore", "EMoETestSupport"]),
     .testTarget(
       name: "EMoEConvertTests",
       dependencies: [
