@@ -43,6 +43,12 @@ let package = Package(
       name: "EMoERunner",
       dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel"]),
     .target(
+      name: "EMoEEvaluate",
+      dependencies: [
+        "EMoECore", "EMoEFormats", "EMoEModel", "EMoERunner", "EMoETokenizers",
+        .product(name: "RealModule", package: "swift-numerics"),
+      ]),
+    .target(
       name: "EMoEBatch",
       dependencies: [
         "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoERunner",
@@ -51,7 +57,7 @@ let package = Package(
       name: "EMoEPackCommands",
       dependencies: [
         "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoERunner",
-        "EMoEBatch",
+        "EMoEBatch", "EMoEEvaluate",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),
@@ -76,6 +82,8 @@ let package = Package(
     .testTarget(
       name: "EMoETokenizersTests",
       dependencies: ["EMoETokenizers", "EMoEFormats", "EMoECore", "EMoETestSupport"]),
+    .testTarget(
+      name: "EMoEEvaluateTests", dependencies: ["EMoEEvaluate", "EMoECore", "EMoETestSupport"]),
     .testTarget(
       name: "EMoEConvertTests",
       dependencies: [

@@ -8,9 +8,20 @@ extension Tokenizer {
   /// by `tokenizer.ggml.pre`: `default`/`gpt2`, `smollm` and `llama-bpe`/`llama3`. Control and
   /// user-defined tokens (`token_type` 3 and 4) are matched verbatim in the text.
   public static func load(gguf file: GGUFFile) throws(TokenizerError) -> Tokenizer {
+    try load(ggufMetadata: file.keyValues, file: file.path)
+  }
+
+  /// The tokenizer described by GGUF metadata `pairs` read from `path` (a GGUF file, or a
+  /// container that recorded its GGUF source's metadata); see ``load(gguf:)``.
+  public static func load(ggufMetadata pairs: [(key: String, value: GGUFValue)], file path: String)
+    throws(TokenizerError) -> Tokenizer
+  {
+    var values: [String: GGUFValue] = [:]
+    for pair in pairs where pair.key.hasPrefix("tokenizer.") { values[pair.key] = pair.value }
+    let file = (path: path, value: { (key: String) in values[key] })
     func location(_ key: String) -> ErrorLocation { ErrorLocation(file: file.path, key: key) }
     func strings(_ key: String) throws(TokenizerError) -> [String] {
-      guard let value = file.value(forKey: key) else {
+      guard let value = file.value(key) else {
         throw TokenizerError(
           "the file has no tokenizer (this key is missing)", location: location(key))
       }
@@ -20,7 +31,7 @@ extension Tokenizer {
       return elements.map { $0.stringValue ?? "" }
     }
     let modelKey = "tokenizer.ggml.model"
-    guard let model = file.value(forKey: modelKey)?.stringValue else {
+    guard let model = file.value(modelKey)?.stringValue else {
       throw TokenizerError(
         "the file has no tokenizer (this key is missing or not a string)",
         location: location(modelKey))
@@ -32,7 +43,7 @@ extension Tokenizer {
         location: location(modelKey))
     }
     let preKey = "tokenizer.ggml.pre"
-    let pre = file.value(forKey: preKey)?.stringValue ?? "default"
+    let pre = file.value(preKey)?.stringValue ?? "default"
     let preTokenizer: PreTokenizer
     switch pre {
     case "default", "gpt2", "gpt-2": preTokenizer = .gpt2
@@ -67,7 +78,7 @@ extension Tokenizer {
         location: location(mergesKey))
     }
     var added: [(text: [UInt8], id: Int32)] = []
-    if case .array(_, let types)? = file.value(forKey: "tokenizer.ggml.token_type") {
+    if case .array(_, let types)? = file.value("tokenizer.ggml.token_type") {
       for (index, type) in types.enumerated() where index < tokens.count {
         if let kind = type.intValue, kind == 3 || kind == 4, !tokens[index].isEmpty {
           added.append((Array(tokens[index].utf8), Int32(index)))
@@ -75,8 +86,8 @@ extension Tokenizer {
       }
     }
     var prefix: [Int32] = []
-    if file.value(forKey: "tokenizer.ggml.add_bos_token") == .bool(true),
-      let bos = file.value(forKey: "tokenizer.ggml.bos_token_id")?.intValue, bos < tokens.count
+    if file.value("tokenizer.ggml.add_bos_token") == .bool(true),
+      let bos = file.value("tokenizer.ggml.bos_token_id")?.intValue, bos < tokens.count
     {
       prefix = [Int32(bos)]
     }
