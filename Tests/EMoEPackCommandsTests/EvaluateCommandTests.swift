@@ -36,8 +36,10 @@ struct EvaluateCommandTests {
     print(json.dumps(ids))
     """#
 
-  /// Python: perplexity over windows. argv[1]: the token ids as JSON; then, per window, the
-  /// file of its logits, its first token, its first scored token and its end.
+  /// Python: the perplexity over windows of logits.
+  ///
+  /// argv[1]: the token ids as JSON; then, per window, the file of its logits, its first
+  /// token, its first scored token and its end.
   static let perplexityScript = #"""
     import json, sys
     import numpy as np
