@@ -12,22 +12,24 @@ public struct ActiveCompute: Sendable, Equatable {
   /// Active over dense multiply-adds in every FFN layer of the model.
   public var wholeModel: Double
 
-  /// The fractions for `container` with each converted layer at `topK[layer]`, in a model of
-  /// `layerCount` FFN layers whose unconverted layers cost `denseCost` each.
+  /// The fractions for `container` with each layer in `topK` at its top-k, in a model of
+  /// `layerCount` FFN layers; every other layer runs dense at `denseCost` (the cost of a
+  /// converted layer's dense FFN).
   public init(
     container: ContainerFile, topK: [Int: Int], layerCount: Int, denseCost: Double
   ) {
     var converted = 0.0
     var active = 0.0
     for record in container.layers {
+      // Layers the setting leaves out run dense.
+      guard let k = topK[record.layer] else { continue }
       let multiplier = Double(record.family == .glu ? 3 : 2) * Double(record.hiddenSize)
       let dense = multiplier * Double(record.intermediateSize)
-      let k = topK[record.layer] ?? record.topK
       let neurons = record.expertSizes.sorted(by: >).prefix(k).reduce(0, +)
       converted += dense
       active += multiplier * Double(neurons) + Double(record.expertCount * record.hiddenSize)
     }
-    let unconverted = Double(max(0, layerCount - container.layers.count)) * denseCost
+    let unconverted = Double(max(0, layerCount - topK.count)) * denseCost
     convertedLayers = converted > 0 ? active / converted : 1
     wholeModel = (active + unconverted) / max(converted + unconverted, 1)
   }

@@ -55,22 +55,20 @@ public enum QualityEvaluator {
       container.layers.first.map {
         Double($0.family == .glu ? 3 : 2) * Double($0.hiddenSize * $0.intermediateSize)
       } ?? 0
+    let measure: QualityReport.Measure
+    let segments: Int
+    let tokenCount: Int
+    let denseValue: Double
+    let run: ([Int: Int]) throws(EvaluationError) -> Double
     switch emoe {
     case .decoder:
       let windows = Perplexity.windows(tokens: tokens.count, window: request.window)
       progress("dense model: \(windows.count) windows of up to \(request.window) tokens")
-      let denseValue = try perplexity(dense, tokens, windows, [:], path: request.model)
-      var points: [QualityReport.Point] = []
-      for setting in settings {
-        progress("EMoE model at top-k " + describe(setting))
-        let value = try perplexity(
-          emoe, tokens, windows, try replacing(setting), path: request.model)
-        points.append(point(setting, value, container, layerCount, denseCost))
+      denseValue = try perplexity(dense, tokens, windows, [:], path: request.model)
+      run = { (setting) throws(EvaluationError) in
+        try perplexity(emoe, tokens, windows, try replacing(setting), path: request.model)
       }
-      return QualityReport(
-        model: request.model, input: input, tokenizer: tokenizerSummary,
-        tokenCount: tokens.count, segments: windows.count, measure: .perplexity,
-        denseFrom: denseFrom, dense: denseValue, points: points)
+      (measure, segments, tokenCount) = (.perplexity, windows.count, tokens.count)
     case .encoder:
       guard let sentences = try sentenceTokens(request, container, dense) else {
         throw EvaluationError(
@@ -78,20 +76,35 @@ public enum QualityEvaluator {
       }
       progress("dense model: \(sentences.count) sentences")
       let reference = try embeddings(dense, sentences, [:], path: request.model)
-      var points: [QualityReport.Point] = []
-      for setting in settings {
-        progress("EMoE model at top-k " + describe(setting))
+      denseValue = 1
+      run = { (setting) throws(EvaluationError) in
         let embedded = try embeddings(emoe, sentences, try replacing(setting), path: request.model)
-        let cosine =
-          zip(reference, embedded).map { Self.cosine($0, $1) }.reduce(0, +)
+        return zip(reference, embedded).map { Self.cosine($0, $1) }.reduce(0, +)
           / Double(max(sentences.count, 1))
-        points.append(point(setting, cosine, container, layerCount, denseCost))
       }
-      return QualityReport(
-        model: request.model, input: input, tokenizer: tokenizerSummary,
-        tokenCount: sentences.reduce(0) { $0 + $1.count }, segments: sentences.count,
-        measure: .cosine, denseFrom: denseFrom, dense: 1, points: points)
+      (measure, segments, tokenCount) = (
+        .cosine, sentences.count, sentences.reduce(0) { $0 + $1.count }
+      )
     }
+    var points: [QualityReport.Point] = []
+    for setting in settings {
+      progress("EMoE model at top-k " + describe(setting))
+      points.append(point(setting, try run(setting), container, layerCount, denseCost))
+    }
+    var layerPoints: [QualityReport.Point] = []
+    if request.perLayer {
+      for setting in settings {
+        for record in container.layers where setting[record.layer]! < record.expertCount {
+          progress("layer \(record.layer) alone at top-k \(setting[record.layer]!)")
+          let alone = [record.layer: setting[record.layer]!]
+          layerPoints.append(point(alone, try run(alone), container, layerCount, denseCost))
+        }
+      }
+    }
+    return QualityReport(
+      model: request.model, input: input, tokenizer: tokenizerSummary, tokenCount: tokenCount,
+      segments: segments, measure: measure, denseFrom: denseFrom, dense: denseValue,
+      points: points, layerPoints: request.perLayer ? layerPoints : nil)
   }
 
   private static func describe(_ setting: [Int: Int]) -> String {

@@ -44,6 +44,9 @@ public struct QualityReport: Sendable {
   public var dense: Double
   /// The EMoE model at each setting, most experts first.
   public var points: [Point]
+  /// With `--per-layer`: each converted layer alone at each top-k below its E, the other layers
+  /// dense.
+  public var layerPoints: [Point]?
 
   /// The relative change of `value` against the dense model: perplexity increase, or cosine
   /// loss.
@@ -57,40 +60,53 @@ public struct QualityReport: Sendable {
   /// The report as one JSON document (docs/evaluate.md).
   public func json() -> JSONValue {
     let measureName = measure.rawValue
-    return .object([
-      JSONMember("model", .string(model)),
-      JSONMember("input", .string(input)),
-      JSONMember("tokenizer", .string(tokenizer)),
-      JSONMember("tokens", .integer(Int64(tokenCount))),
-      JSONMember(measure == .perplexity ? "windows" : "sentences", .integer(Int64(segments))),
-      JSONMember("measure", .string(measureName)),
-      JSONMember(
-        "dense",
-        .object([
-          JSONMember(measureName, .number(dense)), JSONMember("from", .string(denseFrom)),
-        ])),
-      JSONMember(
-        "results",
-        .array(
-          points.map { point in
-            .object([
-              JSONMember("top_k", point.topK.map { .integer(Int64($0)) } ?? .null),
-              JSONMember(
-                "top_k_per_layer",
-                .object(
-                  point.topKPerLayer.map { JSONMember(String($0.layer), .integer(Int64($0.topK))) })
-              ),
-              JSONMember(measureName, .number(point.value)),
-              JSONMember(
-                measure == .perplexity ? "increase" : "loss", .number(change(point.value))),
-              JSONMember(
-                "active_fraction",
-                .object([
-                  JSONMember("converted_layers", .number(point.active.convertedLayers)),
-                  JSONMember("model_ffn", .number(point.active.wholeModel)),
-                ])),
-            ])
-          })),
+    return .object(
+      [
+        JSONMember("model", .string(model)),
+        JSONMember("input", .string(input)),
+        JSONMember("tokenizer", .string(tokenizer)),
+        JSONMember("tokens", .integer(Int64(tokenCount))),
+        JSONMember(measure == .perplexity ? "windows" : "sentences", .integer(Int64(segments))),
+        JSONMember("measure", .string(measureName)),
+        JSONMember(
+          "dense",
+          .object([
+            JSONMember(measureName, .number(dense)), JSONMember("from", .string(denseFrom)),
+          ])),
+        JSONMember(
+          "results",
+          .array(
+            points.map { point in
+              .object([
+                JSONMember("top_k", point.topK.map { .integer(Int64($0)) } ?? .null),
+                JSONMember(
+                  "top_k_per_layer",
+                  .object(
+                    point.topKPerLayer.map {
+                      JSONMember(String($0.layer), .integer(Int64($0.topK)))
+                    })
+                ),
+                JSONMember(measureName, .number(point.value)),
+                JSONMember(
+                  measure == .perplexity ? "increase" : "loss", .number(change(point.value))),
+                JSONMember(
+                  "active_fraction",
+                  .object([
+                    JSONMember("converted_layers", .number(point.active.convertedLayers)),
+                    JSONMember("model_ffn", .number(point.active.wholeModel)),
+                  ])),
+              ])
+            })),
+      ] + (layerPoints.map { [JSONMember("per_layer", .array($0.map(layerJSON)))] } ?? []))
+  }
+
+  private func layerJSON(_ point: Point) -> JSONValue {
+    .object([
+      JSONMember("layer", .integer(Int64(point.topKPerLayer.first?.layer ?? -1))),
+      JSONMember("top_k", .integer(Int64(point.topKPerLayer.first?.topK ?? 0))),
+      JSONMember(measure.rawValue, .number(point.value)),
+      JSONMember(measure == .perplexity ? "increase" : "loss", .number(change(point.value))),
+      JSONMember("active_fraction_model_ffn", .number(point.active.wholeModel)),
     ])
   }
 
@@ -113,6 +129,18 @@ public struct QualityReport: Sendable {
           + ((change >= 0 ? "+" : "") + Self.format(change, digits: 1) + " %").padding(9) + " "
           + Self.format(point.active.convertedLayers * 100, digits: 1) + " % / "
           + Self.format(point.active.wholeModel * 100, digits: 1) + " %")
+    }
+    if let layerPoints, !layerPoints.isEmpty {
+      lines.append("one layer sparse at a time, the others dense:")
+      lines.append("layer  top-k    \(measureName)    change")
+      for point in layerPoints {
+        guard let only = point.topKPerLayer.first else { continue }
+        let change = change(point.value) * 100
+        lines.append(
+          String(only.layer).padding(6) + " " + String(only.topK).padding(8) + " "
+            + number(point.value).padding(12) + " "
+            + (change >= 0 ? "+" : "") + Self.format(change, digits: 1) + " %")
+      }
     }
     return lines
   }

@@ -18,11 +18,15 @@ public struct QualityRequest: Sendable {
   public var maximumTokens: Int
   /// The longest window a decoder runs at once; longer texts slide by half a window.
   public var window: Int
+  /// Whether each converted layer is also measured alone at each top-k below its E, the others
+  /// dense: which layers tolerate sparsity.
+  public var perLayer: Bool
 
   /// A request; see each property.
   public init(
     model: String, text: String? = nil, tokens: String? = nil, source: String? = nil,
-    tokenizer: String? = nil, topK: [Int]? = nil, maximumTokens: Int = 1024, window: Int = 512
+    tokenizer: String? = nil, topK: [Int]? = nil, maximumTokens: Int = 1024, window: Int = 512,
+    perLayer: Bool = false
   ) {
     self.model = model
     self.text = text
@@ -32,5 +36,6 @@ public struct QualityRequest: Sendable {
     self.topK = topK
     self.maximumTokens = maximumTokens
     self.window = window
+    self.perLayer = perLayer
   }
 }

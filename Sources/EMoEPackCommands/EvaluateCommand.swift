@@ -18,7 +18,9 @@ struct EvaluateCommand: AsyncParsableCommand {
       For each top-k (default E, 3E/4, E/2 and E/4 of every converted layer), the share of FFN \
       multiply-adds still performed, in the converted layers and in the whole model's FFNs. \
       The dense baseline is --source when given, otherwise the container's own dense form \
-      (equal to the source: see verify). See docs/evaluate.md.
+      (equal to the source: see verify). --per-layer also measures each converted layer alone \
+      at each top-k below its E, the others dense: which layers tolerate sparsity. See \
+      docs/evaluate.md.
 
       Exit codes: 0 success; 1 I/O failure; 2 a text that is not UTF-8, a model family \
       without a whole-model runner, a --top-k above a layer's E, or no tokenizer; 8 NaN or \
@@ -50,6 +52,11 @@ struct EvaluateCommand: AsyncParsableCommand {
 
   @Option(help: "The longest window a decoder runs at once.")
   var window = 512
+
+  @Flag(
+    name: .customLong("per-layer"),
+    help: "Also measure each converted layer alone at each top-k below its E, the others dense.")
+  var perLayer = false
 
   @Flag(help: "Print one JSON document on stdout.")
   var json = false
@@ -83,7 +90,7 @@ struct EvaluateCommand: AsyncParsableCommand {
     try await CommandFailure.report {
       let request = QualityRequest(
         model: model, text: text, tokens: tokens, source: source, tokenizer: tokenizer,
-        topK: try topKValues(), maximumTokens: maxTokens, window: window)
+        topK: try topKValues(), maximumTokens: maxTokens, window: window, perLayer: perLayer)
       do {
         let report = try QualityEvaluator.evaluate(request) { logger.info("\($0)") }
         if json {

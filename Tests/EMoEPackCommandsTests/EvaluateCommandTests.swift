@@ -159,6 +159,45 @@ struct EvaluateCommandTests {
     #expect(abs((results[1]["loss"]?.doubleValue ?? 0) - (1 - sparse)) < 1e-12)
   }
 
+  @Test(
+    "--per-layer: a layer alone equals a container that converted only that layer",
+    .enabled(if: Oracles.miniLM))
+  func perLayer() throws {
+    let model = try #require(try TestPaths.miniLM())
+    let directory = try TemporaryDirectory()
+    let both = directory.file("both.emoe")
+    let only5 = directory.file("only5.emoe")
+    for (container, layers) in [(both, "4,5"), (only5, "5")] {
+      let converted = try CommandRunner.run([
+        "convert", model, container, "--layers", layers, "--quiet",
+      ])
+      try #require(converted.status == 0, "\(converted.stderr)")
+    }
+    let text = "/usr/share/common-licenses/BSD"
+    let report = try Self.json(
+      CommandRunner.run([
+        "evaluate", both, "--text", text, "--source", model, "--top-k", "16,2", "--per-layer",
+        "--json", "--quiet",
+      ]))
+    let perLayer = try #require(report["per_layer"]?.arrayValue)
+    // k = 16 is E: only k = 2 is measured, for layers 4 and 5.
+    #expect(perLayer.map { $0["layer"]?.intValue } == [4, 5])
+    #expect(perLayer.allSatisfy { $0["top_k"]?.intValue == 2 })
+    let single = try Self.json(
+      CommandRunner.run([
+        "evaluate", only5, "--text", text, "--source", model, "--top-k", "2", "--json", "--quiet",
+      ]))
+    let alone = try #require(perLayer[1]["cosine"]?.doubleValue)
+    let converted = try #require(single["results"]?.arrayValue?.first?["cosine"]?.doubleValue)
+    #expect(alone == converted, "layer 5 alone: \(alone); only layer 5 converted: \(converted)")
+    // One of six FFN layers at 2 of 16 experts (96 of 1536 neurons, router 16 x 384).
+    let activeMACs: Double = 2 * 384 * 192 + 16 * 384
+    let denseMACs: Double = 2 * 384 * 1536
+    let share = activeMACs / denseMACs
+    let modelShare = try #require(perLayer[1]["active_fraction_model_ffn"]?.doubleValue)
+    #expect(abs(modelShare - (share + 5) / 6) < 1e-12)
+  }
+
   @Test("evaluate refuses what it cannot measure, with exit 2 and the reason")
   func errors() throws {
     let directory = try TemporaryDirectory()
