@@ -37,12 +37,19 @@ let package = Package(
       ]
     ),
     .target(name: "EMoEModel", dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics"]),
+    .target(name: "EMoETokenizers", dependencies: ["EMoECore", "EMoEFormats"]),
     .target(
       name: "EMoEConvert",
       dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel"]),
     .target(
       name: "EMoERunner",
       dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel"]),
+    .target(
+      name: "EMoEEvaluate",
+      dependencies: [
+        "EMoECore", "EMoEFormats", "EMoEModel", "EMoERunner", "EMoETokenizers",
+        .product(name: "RealModule", package: "swift-numerics"),
+      ]),
     .target(
       name: "EMoEBatch",
       dependencies: [
@@ -52,7 +59,7 @@ let package = Package(
       name: "EMoEPackCommands",
       dependencies: [
         "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoERunner",
-        "EMoEBatch",
+        "EMoEBatch", "EMoEEvaluate",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),
@@ -75,6 +82,11 @@ let package = Package(
     .testTarget(
       name: "EMoEModelTests",
       dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoETestSupport"]),
+    .testTarget(
+      name: "EMoETokenizersTests",
+      dependencies: ["EMoETokenizers", "EMoEFormats", "EMoECore", "EMoETestSupport"]),
+    .testTarget(
+      name: "EMoEEvaluateTests", dependencies: ["EMoEEvaluate", "EMoECore", "EMoETestSupport"]),
     .testTarget(
       name: "EMoEConvertTests",
       dependencies: [

@@ -18,7 +18,7 @@ public struct EMoEPackCommand: ParsableCommand {
     version: EMoEPackVersion.string,
     subcommands: [
       ConvertCommand.self, ExportCommand.self, InspectCommand.self, VerifyCommand.self,
-      BatchCommand.self, RunCommand.self,
+      BatchCommand.self, RunCommand.self, EvaluateCommand.self,
     ]
   )
 

@@ -1,0 +1,36 @@
+import EMoEFormats
+
+/// The share of FFN multiply-adds an EMoE model at given top-k values still performs.
+///
+/// Per token, a dense FFN layer costs `m · d · n` multiply-adds (m = 3 for GLU, 2 otherwise).
+/// A converted layer at k of E experts costs the selected experts' neurons (the k largest
+/// expert sizes: an upper bound when sizes differ by one) times `m · d`, plus the router's
+/// `E · d`. Attention and embeddings are not counted.
+public struct ActiveCompute: Sendable, Equatable {
+  /// Active over dense multiply-adds in the converted layers.
+  public var convertedLayers: Double
+  /// Active over dense multiply-adds in every FFN layer of the model.
+  public var wholeModel: Double
+
+  /// The fractions for `container` with each layer in `topK` at its top-k, in a model of
+  /// `layerCount` FFN layers; every other layer runs dense at `denseCost` (the cost of a
+  /// converted layer's dense FFN).
+  public init(
+    container: ContainerFile, topK: [Int: Int], layerCount: Int, denseCost: Double
+  ) {
+    var converted = 0.0
+    var active = 0.0
+    for record in container.layers {
+      // Layers the setting leaves out run dense.
+      guard let k = topK[record.layer] else { continue }
+      let multiplier = Double(record.family == .glu ? 3 : 2) * Double(record.hiddenSize)
+      let dense = multiplier * Double(record.intermediateSize)
+      let neurons = record.expertSizes.sorted(by: >).prefix(k).reduce(0, +)
+      converted += dense
+      active += multiplier * Double(neurons) + Double(record.expertCount * record.hiddenSize)
+    }
+    let unconverted = Double(max(0, layerCount - topK.count)) * denseCost
+    convertedLayers = converted > 0 ? active / converted : 1
+    wholeModel = (active + unconverted) / max(converted + unconverted, 1)
+  }
+}

@@ -1,0 +1,341 @@
+import EMoECore
+import EMoEFormats
+import EMoEModel
+import EMoERunner
+import EMoETokenizers
+
+/// `emoe-pack evaluate`: the dense model and the EMoE model at several top-k values on real
+/// text, by perplexity (decoders) or sentence-embedding cosine (encoders).
+public enum QualityEvaluator {
+  /// Runs `request`, reporting each step through `progress`.
+  ///
+  /// - Throws: ``EvaluationError``: exit 2 for a text that is not UTF-8, a model family without
+  ///   a whole-model runner, a `--top-k` above a layer's E or a missing tokenizer; exit 8 for
+  ///   NaN or infinity in the logits; exit 1 for I/O failures.
+  public static func evaluate(
+    _ request: QualityRequest, progress: (String) -> Void = { _ in }
+  ) throws(EvaluationError) -> QualityReport {
+    let container = try open(request.model)
+    guard !container.layers.isEmpty else {
+      throw EvaluationError("has no converted layers", location: ErrorLocation(file: request.model))
+    }
+    let settings = try topKSettings(request, container)
+    let emoe = try wholeModel(ContainerDenseView(container), path: request.model)
+    let dense: WholeModel
+    let denseFrom: String
+    if let source = request.source {
+      dense = try wholeModel(try openSource(source), path: source)
+      denseFrom = "source"
+    } else {
+      dense = emoe
+      denseFrom = "container"
+    }
+    let (tokens, tokenizerSummary, input) = try inputTokens(request, container)
+    var weights: [Int: ExpertFFNWeights] = [:]
+    do {
+      for record in container.layers {
+        weights[record.layer] = try ExpertFFNWeights(container: container, layer: record)
+      }
+    } catch {
+      throw EvaluationError("\(error)", location: ErrorLocation(file: request.model))
+    }
+    func replacing(_ setting: [Int: Int]) throws(EvaluationError) -> [Int: any FeedForwardBlock] {
+      var blocks: [Int: any FeedForwardBlock] = [:]
+      do {
+        for (layer, k) in setting {
+          blocks[layer] = try ExpertFFN(weights: weights[layer]!, topK: k)
+        }
+      } catch {
+        throw EvaluationError("\(error)", location: ErrorLocation(file: request.model))
+      }
+      return blocks
+    }
+    let layerCount = try modelLayerCount(emoe, container)
+    let denseCost =
+      container.layers.first.map {
+        Double($0.family == .glu ? 3 : 2) * Double($0.hiddenSize * $0.intermediateSize)
+      } ?? 0
+    let measure: QualityReport.Measure
+    let segments: Int
+    let tokenCount: Int
+    let denseValue: Double
+    let run: ([Int: Int]) throws(EvaluationError) -> Double
+    switch emoe {
+    case .decoder:
+      let windows = Perplexity.windows(tokens: tokens.count, window: request.window)
+      progress("dense model: \(windows.count) windows of up to \(request.window) tokens")
+      denseValue = try perplexity(dense, tokens, windows, [:], path: request.model)
+      run = { (setting) throws(EvaluationError) in
+        try perplexity(emoe, tokens, windows, try replacing(setting), path: request.model)
+      }
+      (measure, segments, tokenCount) = (.perplexity, windows.count, tokens.count)
+    case .encoder:
+      guard let sentences = try sentenceTokens(request, container, dense) else {
+        throw EvaluationError(
+          "an encoder is measured on sentences of a text; give --text, not --tokens")
+      }
+      progress("dense model: \(sentences.count) sentences")
+      let reference = try embeddings(dense, sentences, [:], path: request.model)
+      denseValue = 1
+      run = { (setting) throws(EvaluationError) in
+        let embedded = try embeddings(emoe, sentences, try replacing(setting), path: request.model)
+        return zip(reference, embedded).map { Self.cosine($0, $1) }.reduce(0, +)
+          / Double(max(sentences.count, 1))
+      }
+      (measure, segments, tokenCount) = (
+        .cosine, sentences.count, sentences.reduce(0) { $0 + $1.count }
+      )
+    }
+    var points: [QualityReport.Point] = []
+    for setting in settings {
+      progress("EMoE model at top-k " + describe(setting))
+      points.append(point(setting, try run(setting), container, layerCount, denseCost))
+    }
+    var layerPoints: [QualityReport.Point] = []
+    if request.perLayer {
+      for setting in settings {
+        for record in container.layers where setting[record.layer]! < record.expertCount {
+          progress("layer \(record.layer) alone at top-k \(setting[record.layer]!)")
+          let alone = [record.layer: setting[record.layer]!]
+          layerPoints.append(point(alone, try run(alone), container, layerCount, denseCost))
+        }
+      }
+    }
+    return QualityReport(
+      model: request.model, input: input, tokenizer: tokenizerSummary, tokenCount: tokenCount,
+      segments: segments, measure: measure, denseFrom: denseFrom, dense: denseValue,
+      points: points, layerPoints: request.perLayer ? layerPoints : nil)
+  }
+
+  private static func describe(_ setting: [Int: Int]) -> String {
+    let values = Set(setting.values)
+    return values.count == 1 ? "\(values.first!)" : "per layer"
+  }
+
+  private static func point(
+    _ setting: [Int: Int], _ value: Double, _ container: ContainerFile, _ layerCount: Int,
+    _ denseCost: Double
+  ) -> QualityReport.Point {
+    QualityReport.Point(
+      topKPerLayer: setting.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, value: value,
+      active: ActiveCompute(
+        container: container, topK: setting, layerCount: layerCount, denseCost: denseCost))
+  }
+
+  /// Each setting's top-k per converted layer: the requested values, or E, 3E/4, E/2, E/4.
+  static func topKSettings(_ request: QualityRequest, _ container: ContainerFile)
+    throws(EvaluationError) -> [[Int: Int]]
+  {
+    if let values = request.topK {
+      for k in values {
+        if let record = container.layers.first(where: { k > $0.expertCount }) {
+          throw EvaluationError(
+            "--top-k \(k) is above layer \(record.layer)'s \(record.expertCount) experts",
+            location: ErrorLocation(file: request.model))
+        }
+      }
+      return values.map { k in
+        Dictionary(uniqueKeysWithValues: container.layers.map { ($0.layer, k) })
+      }
+    }
+    let fractions = [(4, 4), (3, 4), (1, 2), (1, 4)]
+    var settings: [[Int: Int]] = []
+    for (numerator, denominator) in fractions {
+      let setting = Dictionary(
+        uniqueKeysWithValues: container.layers.map {
+          ($0.layer, max(1, $0.expertCount * numerator / denominator))
+        })
+      if !settings.contains(setting) { settings.append(setting) }
+    }
+    return settings
+  }
+
+  private static func open(_ path: String) throws(EvaluationError) -> ContainerFile {
+    do {
+      return try ContainerFile(path: path)
+    } catch {
+      throw EvaluationError(error.description, isIOFailure: error.kind == .io)
+    }
+  }
+
+  private static func openSource(_ path: String) throws(EvaluationError) -> any ModelSource {
+    do {
+      switch try FileKind.detect(path: path) {
+      case .safetensors, .safetensorsIndex: return try SafeTensorsCheckpoint(path: path)
+      case .gguf: return try GGUFFile(path: path)
+      case .emoe:
+        throw EvaluationError(
+          "is an .emoe container; --source is the dense model it was converted from",
+          location: ErrorLocation(file: path))
+      }
+    } catch let error as EvaluationError {
+      throw error
+    } catch {
+      throw EvaluationError("\(error)", location: ErrorLocation(file: path))
+    }
+  }
+
+  private static func wholeModel(_ source: @autoclosure () throws -> any ModelSource, path: String)
+    throws(EvaluationError) -> WholeModel
+  {
+    do {
+      return try WholeModel(source: source())
+    } catch let error as VerificationError {
+      throw EvaluationError(
+        error.problem, location: error.location ?? ErrorLocation(file: path),
+        isIOFailure: error.isIOFailure)
+    } catch {
+      throw EvaluationError("\(error)", location: ErrorLocation(file: path))
+    }
+  }
+
+  /// The number of transformer layers, for the whole-model compute share.
+  private static func modelLayerCount(_ model: WholeModel, _ container: ContainerFile)
+    throws(EvaluationError) -> Int
+  {
+    switch model {
+    case .decoder(let decoder): decoder.configuration.layerCount
+    case .encoder(let encoder): encoder.configuration.layerCount
+    }
+  }
+
+  /// The tokenizer: `--tokenizer`, the container's GGUF metadata, or the source's.
+  static func tokenizer(_ request: QualityRequest, _ container: ContainerFile)
+    throws(EvaluationError) -> Tokenizer
+  {
+    do {
+      if let path = request.tokenizer { return try Tokenizer.load(path: path) }
+      if case .gguf(let pairs) = container.metadata {
+        return try Tokenizer.load(ggufMetadata: pairs, file: request.model)
+      }
+      if let source = request.source { return try Tokenizer.load(path: source) }
+    } catch {
+      throw EvaluationError(error.reason, location: error.location)
+    }
+    throw EvaluationError(
+      "holds no tokenizer (its source is \(container.manifest.source.format)); give --source "
+        + "(the dense checkpoint, with tokenizer.json beside it), --tokenizer, or --tokens",
+      location: ErrorLocation(file: request.model))
+  }
+
+  private static func inputTokens(_ request: QualityRequest, _ container: ContainerFile)
+    throws(EvaluationError) -> (tokens: [Int], tokenizer: String, input: String)
+  {
+    if let path = request.tokens {
+      let ids = try TokenFile.read(path)
+      return (Array(ids.prefix(request.maximumTokens)), "token ids", path)
+    }
+    guard let path = request.text else {
+      throw EvaluationError("give --text FILE or --tokens FILE.safetensors")
+    }
+    let text = try EvaluationText.read(path)
+    let tokenizer = try tokenizer(request, container)
+    let ids = tokenizer.encode(text).prefix(request.maximumTokens).map { Int($0) }
+    guard ids.count >= 2 else {
+      throw EvaluationError(
+        "gives \(ids.count) token; perplexity needs at least 2", location: ErrorLocation(file: path)
+      )
+    }
+    return (ids, tokenizer.summary, path)
+  }
+
+  private static func perplexity(
+    _ model: WholeModel, _ tokens: [Int], _ windows: [(range: Range<Int>, firstScored: Int)],
+    _ replacing: [Int: any FeedForwardBlock], path: String
+  ) throws(EvaluationError) -> Double {
+    var accumulator = Perplexity()
+    for window in windows {
+      let slice = Array(tokens[window.range])
+      let logits: [Float]
+      do {
+        guard let output = try model.run(tokens: slice, replacing: replacing).logits else {
+          throw EvaluationError("the model gives no logits", location: ErrorLocation(file: path))
+        }
+        logits = output
+      } catch let error as EvaluationError {
+        throw error
+      } catch {
+        throw EvaluationError("\(error)", location: ErrorLocation(file: path))
+      }
+      let vocabulary = logits.count / slice.count
+      for row in logits where !row.isFinite {
+        throw EvaluationError(
+          "the model's logits hold \(row) (window at token \(window.range.lowerBound))",
+          location: ErrorLocation(file: path), isNonFinite: true)
+      }
+      logits.withUnsafeBufferPointer { all in
+        for position in window.firstScored..<window.range.upperBound {
+          let row = position - 1 - window.range.lowerBound
+          accumulator.add(
+            logits: UnsafeBufferPointer(
+              rebasing: all[(row * vocabulary)..<((row + 1) * vocabulary)]),
+            target: tokens[position])
+        }
+      }
+    }
+    return accumulator.value ?? .nan
+  }
+
+  /// Each sentence's token ids, special tokens included, cut to the model's length.
+  private static func sentenceTokens(
+    _ request: QualityRequest, _ container: ContainerFile, _ model: WholeModel
+  ) throws(EvaluationError) -> [[Int]]? {
+    guard let path = request.text else { return nil }
+    let text = try EvaluationText.read(path)
+    let tokenizer = try tokenizer(request, container)
+    let limit = model.maximumTokens ?? 512
+    var budget = request.maximumTokens
+    var result: [[Int]] = []
+    for sentence in Sentences.split(text) where budget > 0 {
+      var ids = tokenizer.encode(sentence, addSpecialTokens: false)
+      let room = limit - tokenizer.prefix.count - tokenizer.suffix.count
+      if ids.count > room { ids.removeLast(ids.count - room) }
+      let full = (tokenizer.prefix + ids + tokenizer.suffix).map { Int($0) }
+      result.append(full)
+      budget -= full.count
+    }
+    guard !result.isEmpty else {
+      throw EvaluationError("holds no sentence", location: ErrorLocation(file: path))
+    }
+    return result
+  }
+
+  private static func embeddings(
+    _ model: WholeModel, _ sentences: [[Int]], _ replacing: [Int: any FeedForwardBlock],
+    path: String
+  ) throws(EvaluationError) -> [[Double]] {
+    var result: [[Double]] = []
+    for ids in sentences {
+      let hidden: [Float]
+      do {
+        hidden = try model.run(tokens: ids, replacing: replacing).hiddenStates
+      } catch {
+        throw EvaluationError("\(error)", location: ErrorLocation(file: path))
+      }
+      let d = model.hiddenSize
+      var pooled = [Double](repeating: 0, count: d)
+      for token in 0..<ids.count {
+        for index in 0..<d { pooled[index] += Double(hidden[token * d + index]) }
+      }
+      if let bad = pooled.first(where: { !$0.isFinite }) {
+        throw EvaluationError(
+          "the model's hidden states hold \(bad)", location: ErrorLocation(file: path),
+          isNonFinite: true)
+      }
+      result.append(pooled.map { $0 / Double(ids.count) })
+    }
+    return result
+  }
+
+  static func cosine(_ a: [Double], _ b: [Double]) -> Double {
+    var dot = 0.0
+    var normA = 0.0
+    var normB = 0.0
+    for index in a.indices {
+      dot += a[index] * b[index]
+      normA += a[index] * a[index]
+      normB += b[index] * b[index]
+    }
+    return dot / max((normA * normB).squareRoot(), .leastNormalMagnitude)
+  }
+}

@@ -1,0 +1,172 @@
+import EMoECore
+
+/// What `evaluate` measured: the dense baseline and the EMoE model at each top-k.
+public struct QualityReport: Sendable {
+  /// How quality is measured.
+  public enum Measure: String, Sendable {
+    /// Decoders: perplexity of next-token prediction (lower is better).
+    case perplexity
+    /// Encoders: mean cosine of mean-pooled sentence embeddings to the dense model's (1 is equal).
+    case cosine
+  }
+
+  /// One top-k setting and what it gave.
+  public struct Point: Sendable {
+    /// The top-k of each converted layer.
+    public var topKPerLayer: [(layer: Int, topK: Int)]
+    /// The value of the measure.
+    public var value: Double
+    /// The share of FFN multiply-adds still performed.
+    public var active: ActiveCompute
+
+    /// The common top-k, when every layer has the same.
+    public var topK: Int? {
+      let values = Set(topKPerLayer.map(\.topK))
+      return values.count == 1 ? values.first : nil
+    }
+  }
+
+  /// The container.
+  public var model: String
+  /// The text file, or the token file.
+  public var input: String
+  /// What tokenised the text (`GGUF tokenizer.ggml gpt2/smollm`), or `token ids`.
+  public var tokenizer: String
+  /// Tokens evaluated.
+  public var tokenCount: Int
+  /// Windows run per model (decoders) or sentences (encoders).
+  public var segments: Int
+  /// The measure.
+  public var measure: Measure
+  /// What the dense baseline is: `source` (the dense checkpoint) or `container`.
+  public var denseFrom: String
+  /// The dense model's value.
+  public var dense: Double
+  /// The EMoE model at each setting, most experts first.
+  public var points: [Point]
+  /// With `--per-layer`: each converted layer alone at each top-k below its E, the other layers
+  /// dense.
+  public var layerPoints: [Point]?
+
+  /// The relative change of `value` against the dense model: perplexity increase, or cosine
+  /// loss.
+  public func change(_ value: Double) -> Double {
+    switch measure {
+    case .perplexity: value / dense - 1
+    case .cosine: dense - value
+    }
+  }
+
+  /// The report as one JSON document (docs/evaluate.md).
+  public func json() -> JSONValue {
+    let measureName = measure.rawValue
+    return .object(
+      [
+        JSONMember("model", .string(model)),
+        JSONMember("input", .string(input)),
+        JSONMember("tokenizer", .string(tokenizer)),
+        JSONMember("tokens", .integer(Int64(tokenCount))),
+        JSONMember(measure == .perplexity ? "windows" : "sentences", .integer(Int64(segments))),
+        JSONMember("measure", .string(measureName)),
+        JSONMember(
+          "dense",
+          .object([
+            JSONMember(measureName, .number(dense)), JSONMember("from", .string(denseFrom)),
+          ])),
+        JSONMember(
+          "results",
+          .array(
+            points.map { point in
+              .object([
+                JSONMember("top_k", point.topK.map { .integer(Int64($0)) } ?? .null),
+                JSONMember(
+                  "top_k_per_layer",
+                  .object(
+                    point.topKPerLayer.map {
+                      JSONMember(String($0.layer), .integer(Int64($0.topK)))
+                    })
+                ),
+                JSONMember(measureName, .number(point.value)),
+                JSONMember(
+                  measure == .perplexity ? "increase" : "loss", .number(change(point.value))),
+                JSONMember(
+                  "active_fraction",
+                  .object([
+                    JSONMember("converted_layers", .number(point.active.convertedLayers)),
+                    JSONMember("model_ffn", .number(point.active.wholeModel)),
+                  ])),
+              ])
+            })),
+      ] + (layerPoints.map { [JSONMember("per_layer", .array($0.map(layerJSON)))] } ?? []))
+  }
+
+  private func layerJSON(_ point: Point) -> JSONValue {
+    .object([
+      JSONMember("layer", .integer(Int64(point.topKPerLayer.first?.layer ?? -1))),
+      JSONMember("top_k", .integer(Int64(point.topKPerLayer.first?.topK ?? 0))),
+      JSONMember(measure.rawValue, .number(point.value)),
+      JSONMember(measure == .perplexity ? "increase" : "loss", .number(change(point.value))),
+      JSONMember("active_fraction_model_ffn", .number(point.active.wholeModel)),
+    ])
+  }
+
+  /// A table for people: one line per setting.
+  public func lines() -> [String] {
+    func number(_ value: Double) -> String {
+      measure == .perplexity ? Self.format(value, digits: 2) : Self.format(value, digits: 4)
+    }
+    var lines = [
+      "\(input): \(tokenCount) tokens (\(tokenizer)), \(segments) "
+        + (measure == .perplexity ? "windows" : "sentences"),
+      "dense (\(denseFrom)): \(measureName) \(number(dense))",
+      "top-k    \(measureName)    change   active FFN (converted / model)",
+    ]
+    for point in points {
+      let k = point.topK.map(String.init) ?? "per layer"
+      let change = change(point.value) * 100
+      lines.append(
+        k.padding(8) + " " + number(point.value).padding(12) + " "
+          + ((change >= 0 ? "+" : "") + Self.format(change, digits: 1) + " %").padding(9) + " "
+          + Self.format(point.active.convertedLayers * 100, digits: 1) + " % / "
+          + Self.format(point.active.wholeModel * 100, digits: 1) + " %")
+    }
+    if let layerPoints, !layerPoints.isEmpty {
+      lines.append("one layer sparse at a time, the others dense:")
+      lines.append("layer  top-k    \(measureName)    change")
+      for point in layerPoints {
+        guard let only = point.topKPerLayer.first else { continue }
+        let change = change(point.value) * 100
+        lines.append(
+          String(only.layer).padding(6) + " " + String(only.topK).padding(8) + " "
+            + number(point.value).padding(12) + " "
+            + (change >= 0 ? "+" : "") + Self.format(change, digits: 1) + " %")
+      }
+    }
+    return lines
+  }
+
+  private var measureName: String { measure.rawValue }
+
+  /// `value` with `digits` decimals.
+  static func format(_ value: Double, digits: Int) -> String {
+    guard value.isFinite else { return "\(value)" }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let rounded = (value * scale).rounded() / scale
+    var text = "\(rounded)"
+    if let dot = text.firstIndex(of: ".") {
+      let decimals = text.distance(from: dot, to: text.endIndex) - 1
+      if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
+    } else if digits > 0 {
+      text += "." + String(repeating: "0", count: digits)
+    }
+    return text
+  }
+}
+
+extension String {
+  /// The string padded with spaces to `width` characters.
+  fileprivate func padding(_ width: Int) -> String {
+    count >= width ? self : self + String(repeating: " ", count: width - count)
+  }
+}

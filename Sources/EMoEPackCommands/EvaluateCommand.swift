@@ -1,0 +1,118 @@
+import ArgumentParser
+import EMoECore
+import EMoEEvaluate
+import Logging
+
+/// `emoe-pack evaluate MODEL.emoe --text FILE`: what sparsity costs on real text.
+///
+/// Parsing and printing only; the work is ``EMoEEvaluate/QualityEvaluator``.
+struct EvaluateCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "evaluate",
+    abstract: "Measure the dense and the EMoE model on real text at several top-k values.",
+    discussion: """
+      Tokenises --text with the model's own tokenizer (from the container's GGUF metadata, \
+      --tokenizer, or the tokenizer.json beside --source), or reads token ids from --tokens. \
+      Decoders: perplexity, in windows of --window tokens sliding by half a window. Encoders \
+      (BERT): the mean cosine of each sentence's mean-pooled embedding to the dense model's. \
+      For each top-k (default E, 3E/4, E/2 and E/4 of every converted layer), the share of FFN \
+      multiply-adds still performed, in the converted layers and in the whole model's FFNs. \
+      The dense baseline is --source when given, otherwise the container's own dense form \
+      (equal to the source: see verify). --per-layer also measures each converted layer alone \
+      at each top-k below its E, the others dense: which layers tolerate sparsity. See \
+      docs/evaluate.md.
+
+      Exit codes: 0 success; 1 I/O failure; 2 a text that is not UTF-8, a model family \
+      without a whole-model runner, a --top-k above a layer's E, or no tokenizer; 8 NaN or \
+      infinity in the model's outputs; 64 usage error.
+      """)
+
+  @Argument(help: "The .emoe container.")
+  var model: String
+
+  @Option(help: "A UTF-8 text file to evaluate on.")
+  var text: String?
+
+  @Option(help: "A safetensors file with input_ids, instead of --text.")
+  var tokens: String?
+
+  @Option(help: "The dense source checkpoint (the dense baseline, and its tokenizer.json).")
+  var source: String?
+
+  @Option(help: "A tokenizer.json or GGUF file whose tokenizer to use.")
+  var tokenizer: String?
+
+  @Option(
+    name: .customLong("top-k"), parsing: .singleValue,
+    help: "Top-k values to measure, comma-separated (default: E, 3E/4, E/2, E/4).")
+  var topK: [String] = []
+
+  @Option(name: .customLong("max-tokens"), help: "The most tokens read from the text.")
+  var maxTokens = 1024
+
+  @Option(help: "The longest window a decoder runs at once.")
+  var window = 512
+
+  @Flag(
+    name: .customLong("per-layer"),
+    help: "Also measure each converted layer alone at each top-k below its E, the others dense.")
+  var perLayer = false
+
+  @Flag(help: "Print one JSON document on stdout.")
+  var json = false
+
+  @OptionGroup var global: GlobalOptions
+
+  /// The `--top-k` values, each list split at commas.
+  func topKValues() throws -> [Int]? {
+    guard !topK.isEmpty else { return nil }
+    var values: [Int] = []
+    for text in topK.flatMap({ $0.split(separator: ",") }) {
+      guard let value = Int(text.trimmingCharacters(in: " ")), value >= 1 else {
+        throw ValidationError("--top-k takes whole numbers of at least 1, not '\(text)'")
+      }
+      values.append(value)
+    }
+    return values
+  }
+
+  func validate() throws {
+    _ = try topKValues()
+    if (text == nil) == (tokens == nil) {
+      throw ValidationError("give exactly one of --text and --tokens")
+    }
+    if maxTokens < 2 { throw ValidationError("--max-tokens must be at least 2, not \(maxTokens)") }
+    if window < 2 { throw ValidationError("--window must be at least 2, not \(window)") }
+  }
+
+  func run() async throws {
+    let logger = global.makeLogger()
+    try await CommandFailure.report {
+      let request = QualityRequest(
+        model: model, text: text, tokens: tokens, source: source, tokenizer: tokenizer,
+        topK: try topKValues(), maximumTokens: maxTokens, window: window, perLayer: perLayer)
+      do {
+        let report = try QualityEvaluator.evaluate(request) { logger.info("\($0)") }
+        if json {
+          print(report.json().prettySerialized())
+        } else {
+          for line in report.lines() { print(line) }
+        }
+      } catch let error as EvaluationError {
+        CommandFailure.printError("\(error)")
+        throw error.isIOFailure
+          ? ExitStatus.failure : error.isNonFinite ? ExitStatus.nonFinite : ExitStatus.invalidInput
+      }
+    }
+  }
+}
+
+extension Substring {
+  /// The text without leading and trailing `character`s.
+  fileprivate func trimmingCharacters(in character: Character) -> Substring {
+    var result = self
+    while result.first == character { result.removeFirst() }
+    while result.last == character { result.removeLast() }
+    return result
+  }
+}

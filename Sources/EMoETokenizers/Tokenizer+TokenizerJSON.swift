@@ -1,0 +1,259 @@
+import EMoECore
+
+extension Tokenizer {
+  /// The tokenizer described by a Hugging Face `tokenizer.json` at `path`.
+  ///
+  /// Supports the `BPE` model with a byte-level pre-tokenizer (`ByteLevel`, `Digits` then
+  /// `ByteLevel`, or LLaMA 3's `Split` then `ByteLevel`), and the `WordPiece` model with BERT's
+  /// normaliser and pre-tokenizer; added tokens are matched verbatim; a `TemplateProcessing`
+  /// or `BertProcessing` post-processor gives the special tokens around a sequence.
+  public static func load(tokenizerJSON path: String) throws(TokenizerError) -> Tokenizer {
+    let root: JSONValue
+    do {
+      let file = try MappedFile(path: path)
+      root = try JSONValue.parse(file.bytes)
+    } catch let error as JSONParseError {
+      throw TokenizerError(error.reason, location: ErrorLocation(file: path, offset: error.offset))
+    } catch {
+      throw TokenizerError("\(error)", location: ErrorLocation(file: path))
+    }
+    var reader = TokenizerJSONReader(path: path, root: root)
+    return try reader.tokenizer()
+  }
+}
+
+/// Reads the parts of a `tokenizer.json` that ``Tokenizer`` needs, naming the JSON path of any
+/// problem.
+struct TokenizerJSONReader {
+  let path: String
+  let root: JSONValue
+  /// Every added token's id by its text.
+  private var addedIDs: [String: Int32] = [:]
+
+  init(path: String, root: JSONValue) {
+    self.path = path
+    self.root = root
+  }
+
+  private func error(_ key: String, _ reason: String) -> TokenizerError {
+    TokenizerError(reason, location: ErrorLocation(file: path, key: key))
+  }
+
+  private func object(_ value: JSONValue?, _ key: String) throws(TokenizerError) -> JSONValue {
+    guard let value, case .object = value else { throw error(key, "must be an object") }
+    return value
+  }
+
+  private func string(_ value: JSONValue?, _ key: String) throws(TokenizerError) -> String {
+    guard let text = value?.stringValue else { throw error(key, "must be a string") }
+    return text
+  }
+
+  mutating func tokenizer() throws(TokenizerError) -> Tokenizer {
+    let model = try object(root["model"], "model")
+    let type = try string(model["type"], "model.type")
+    var added: [(text: [UInt8], id: Int32)] = []
+    for (index, token) in (root["added_tokens"]?.arrayValue ?? []).enumerated() {
+      let key = "added_tokens[\(index)]"
+      let content = try string(token["content"], key + ".content")
+      guard let id = token["id"]?.intValue, id >= 0, id <= Int(Int32.max) else {
+        throw error(key + ".id", "must be a non-negative integer")
+      }
+      for flag in ["lstrip", "rstrip", "single_word"] where token[flag]?.boolValue == true {
+        throw error(key + "." + flag, "added-token option '\(flag)' is not supported")
+      }
+      addedIDs[content] = Int32(id)
+      if !content.isEmpty { added.append((Array(content.utf8), Int32(id))) }
+    }
+    let (prefix, suffix) = try specialTokens()
+    let built: Tokenizer.Model
+    let size: Int
+    switch type {
+    case "BPE":
+      let (bytePair, pre, count) = try bytePairModel(model)
+      built = .bytePair(bytePair, pre)
+      size = count
+    case "WordPiece":
+      let (wordPiece, count) = try wordPieceModel(model)
+      built = .wordPiece(wordPiece)
+      size = count
+    default:
+      throw error(
+        "model.type",
+        "tokenizer model '\(type.escapingControlCharacters())' is not supported (supported: BPE, WordPiece)"
+      )
+    }
+    return Tokenizer(
+      model: built, addedTokens: added.sorted { $0.text.count > $1.text.count },
+      prefix: prefix, suffix: suffix,
+      vocabularySize: max(size, (addedIDs.values.max().map { Int($0) + 1 }) ?? 0),
+      summary: "tokenizer.json \(type)")
+  }
+
+  /// The vocabulary as strings in id order, from an object of `token: id`.
+  private func vocabulary(_ model: JSONValue) throws(TokenizerError) -> [String] {
+    guard let members = model["vocab"]?.objectValue else {
+      throw error("model.vocab", "must be an object of token ids")
+    }
+    var tokens = [String](repeating: "", count: members.count)
+    var seen = [Bool](repeating: false, count: members.count)
+    for member in members {
+      guard let id = member.value.intValue, id >= 0, id < members.count, !seen[id] else {
+        throw error(
+          "model.vocab." + member.key.escapingControlCharacters(),
+          "ids must be 0..<\(members.count), each once")
+      }
+      tokens[id] = member.key
+      seen[id] = true
+    }
+    return tokens
+  }
+
+  private func bytePairModel(_ model: JSONValue) throws(TokenizerError) -> (
+    BytePairModel, PreTokenizer, Int
+  ) {
+    for key in ["continuing_subword_prefix", "end_of_word_suffix", "dropout"]
+    where model[key] != nil && model[key] != .null && model[key] != .string("") {
+      throw error("model." + key, "BPE option '\(key)' is not supported")
+    }
+    let tokens = try vocabulary(model)
+    guard let list = model["merges"]?.arrayValue else {
+      throw error("model.merges", "must be an array")
+    }
+    var merges: [(String, String)] = []
+    merges.reserveCapacity(list.count)
+    for (index, entry) in list.enumerated() {
+      if let text = entry.stringValue {
+        let halves = text.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+        if halves.count == 2, !halves[0].isEmpty, !halves[1].isEmpty {
+          merges.append((String(halves[0]), String(halves[1])))
+          continue
+        }
+      } else if let pair = entry.arrayValue, pair.count == 2, let left = pair[0].stringValue,
+        let right = pair[1].stringValue
+      {
+        merges.append((left, right))
+        continue
+      }
+      throw error("model.merges[\(index)]", "must be \"left right\" or [left, right]")
+    }
+    let pre = try bytePairPreTokenizer()
+    let bytePair: BytePairModel
+    do {
+      bytePair = try BytePairModel(
+        vocabulary: tokens, merges: merges,
+        ignoresMerges: model["ignore_merges"]?.boolValue ?? false)
+    } catch {
+      throw self.error("model.merges[\(error.index)]", error.reason.escapingControlCharacters())
+    }
+    return (bytePair, pre, tokens.count)
+  }
+
+  /// The byte-level pre-tokenizer the file describes.
+  private func bytePairPreTokenizer() throws(TokenizerError) -> PreTokenizer {
+    if let normalizer = root["normalizer"], normalizer != .null {
+      throw error("normalizer", "a normalizer before byte-level BPE is not supported")
+    }
+    let key = "pre_tokenizer"
+    let value = try object(root[key], key)
+    let steps =
+      value["type"]?.stringValue == "Sequence"
+      ? (value["pretokenizers"]?.arrayValue ?? []) : [value]
+    func isByteLevel(_ step: JSONValue, regex: Bool) -> Bool {
+      step["type"]?.stringValue == "ByteLevel" && step["add_prefix_space"]?.boolValue != true
+        && (step["use_regex"]?.boolValue ?? true) == regex
+    }
+    if steps.count == 1, isByteLevel(steps[0], regex: true) { return .gpt2 }
+    if steps.count == 2, steps[0]["type"]?.stringValue == "Digits",
+      steps[0]["individual_digits"]?.boolValue == true, isByteLevel(steps[1], regex: true)
+    {
+      return .digitsThenGPT2
+    }
+    if steps.count == 2, steps[0]["type"]?.stringValue == "Split",
+      steps[0]["pattern"]?["Regex"]?.stringValue == Self.llama3Pattern,
+      steps[0]["behavior"]?.stringValue == "Isolated", isByteLevel(steps[1], regex: false)
+    {
+      return .llama3
+    }
+    throw error(
+      key,
+      "this pre-tokenizer is not supported (supported: ByteLevel; Digits then ByteLevel; "
+        + "LLaMA 3's Split then ByteLevel)")
+  }
+
+  /// LLaMA 3's split pattern, as `tokenizer.json` spells it.
+  static let llama3Pattern =
+    #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+
+  private func wordPieceModel(_ model: JSONValue) throws(TokenizerError) -> (WordPieceModel, Int) {
+    let tokens = try vocabulary(model)
+    var ids: [String: Int32] = [:]
+    for (index, token) in tokens.enumerated() { ids[token] = Int32(index) }
+    let unknown = try string(model["unk_token"], "model.unk_token")
+    guard let unknownID = ids[unknown] else {
+      throw error(
+        "model.unk_token", "'\(unknown.escapingControlCharacters())' is not in the vocabulary")
+    }
+    let normalizer = try object(root["normalizer"], "normalizer")
+    guard normalizer["type"]?.stringValue == "BertNormalizer" else {
+      throw error("normalizer", "WordPiece is supported with BertNormalizer only")
+    }
+    guard root["pre_tokenizer"]?["type"]?.stringValue == "BertPreTokenizer" else {
+      throw error("pre_tokenizer", "WordPiece is supported with BertPreTokenizer only")
+    }
+    let lowercase = normalizer["lowercase"]?.boolValue ?? true
+    let stripAccents = normalizer["strip_accents"]?.boolValue ?? lowercase
+    return (
+      WordPieceModel(
+        ids: ids, unknownID: unknownID,
+        continuingPrefix: model["continuing_subword_prefix"]?.stringValue ?? "##",
+        maximumWordLength: model["max_input_chars_per_word"]?.intValue ?? 100,
+        lowercases: lowercase, stripsAccents: stripAccents,
+        cleansText: normalizer["clean_text"]?.boolValue ?? true,
+        isolatesCJK: normalizer["handle_chinese_chars"]?.boolValue ?? true),
+      tokens.count
+    )
+  }
+
+  /// The ids around a single sequence, from the post-processor.
+  private func specialTokens() throws(TokenizerError) -> ([Int32], [Int32]) {
+    guard let processor = root["post_processor"], processor != .null else { return ([], []) }
+    let key = "post_processor"
+    switch processor["type"]?.stringValue {
+    case "TemplateProcessing":
+      guard let items = processor["single"]?.arrayValue else {
+        throw error(key + ".single", "must be an array")
+      }
+      var prefix: [Int32] = []
+      var suffix: [Int32] = []
+      var seenSequence = false
+      for (index, item) in items.enumerated() {
+        if item["Sequence"] != nil {
+          seenSequence = true
+        } else if let name = item["SpecialToken"]?["id"]?.stringValue {
+          guard let ids = processor["special_tokens"]?[name]?["ids"]?.arrayValue else {
+            throw error(
+              key + ".special_tokens", "'\(name.escapingControlCharacters())' is not defined")
+          }
+          let values = ids.compactMap { $0.intValue.flatMap { Int32(exactly: $0) } }
+          if seenSequence { suffix += values } else { prefix += values }
+        } else {
+          throw error(key + ".single[\(index)]", "must be a Sequence or a SpecialToken")
+        }
+      }
+      return (prefix, suffix)
+    case "BertProcessing", "RobertaProcessing":
+      guard let cls = processor["cls"]?.arrayValue, cls.count == 2, let clsID = cls[1].intValue,
+        let sep = processor["sep"]?.arrayValue, sep.count == 2, let sepID = sep[1].intValue,
+        let first = Int32(exactly: clsID), let last = Int32(exactly: sepID)
+      else {
+        throw error(key, "cls and sep must be [token, id]")
+      }
+      return ([first], [last])
+    case "ByteLevel":
+      return ([], [])
+    default:
+      throw error(key, "this post-processor is not supported")
+    }
+  }
+}
