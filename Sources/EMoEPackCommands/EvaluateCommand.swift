@@ -6,7 +6,7 @@ import Logging
 /// `emoe-pack evaluate MODEL.emoe --text FILE`: what sparsity costs on real text.
 ///
 /// Parsing and printing only; the work is ``EMoEEvaluate/QualityEvaluator``.
-struct EvaluateCommand: AsyncParsableCommand {
+struct EvaluateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "evaluate",
     abstract: "Measure the dense and the EMoE model on real text at several top-k values.",
@@ -85,9 +85,9 @@ struct EvaluateCommand: AsyncParsableCommand {
     if window < 2 { throw ValidationError("--window must be at least 2, not \(window)") }
   }
 
-  func run() async throws {
+  func run() throws {
     let logger = global.makeLogger()
-    try await CommandFailure.report {
+    try CommandFailure.report {
       let request = QualityRequest(
         model: model, text: text, tokens: tokens, source: source, tokenizer: tokenizer,
         topK: try topKValues(), maximumTokens: maxTokens, window: window, perLayer: perLayer)
