@@ -42,14 +42,17 @@ let package = Package(
       name: "EMoERunner",
       dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel"]),
     .target(
+      name: "EMoEVerify",
+      dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoERunner"]),
+    .target(
       name: "EMoEBatch",
       dependencies: [
-        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoERunner",
+        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoEVerify",
       ]),
     .target(
       name: "EMoEPackCommands",
       dependencies: [
-        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoERunner",
+        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoEVerify",
         "EMoEBatch",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
@@ -83,6 +86,12 @@ let package = Package(
         "EMoERunner", "EMoEModel", "EMoEFormats", "EMoENumerics", "EMoECore", "EMoETestSupport",
       ]),
     .testTarget(
+      name: "EMoEVerifyTests",
+      dependencies: [
+        "EMoEVerify", "EMoERunner", "EMoEModel", "EMoEFormats", "EMoENumerics", "EMoECore",
+        "EMoETestSupport",
+      ]),
+    .testTarget(
       name: "EMoEBatchTests",
       dependencies: [
         "EMoEBatch", "EMoEConvert", "EMoEFormats", "EMoECore", "EMoETestSupport", "emoe-pack",
@@ -90,7 +99,7 @@ let package = Package(
     .testTarget(
       name: "EMoEPackCommandsTests",
       dependencies: [
-        "EMoEPackCommands", "emoe-pack", "EMoEFormats", "EMoECore", "EMoERunner",
+        "EMoEPackCommands", "emoe-pack", "EMoEFormats", "EMoECore", "EMoEVerify",
         "EMoETestSupport",
       ]),
   ]

@@ -1,6 +1,7 @@
 import EMoECore
 import EMoEFormats
 import EMoENumerics
+import EMoERunner
 
 #if canImport(Glibc)
   import Glibc

@@ -1,6 +1,7 @@
 import EMoECore
 import EMoEFormats
 import EMoENumerics
+import EMoERunner
 
 /// A `.emoe` container seen as the dense model it was converted from: its passthrough tensors
 /// as stored, and every converted layer's FFN tensors put back under their source names and
