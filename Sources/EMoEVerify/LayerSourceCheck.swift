@@ -85,12 +85,8 @@ struct LayerSourceCheck {
 
   /// The source role whose rows are the clustered keys.
   private var keyRole: FFNRole? {
-    switch (record.clustering.keys, ffn.isGLU) {
-    case (.w1, false): .w1
-    case (.gate, true): .gate
-    case (.up, true): .up
-    default: nil
-    }
+    let role = record.clustering.keys.ffnRole
+    return ffn.canCluster(role) ? role : nil
   }
 
   // MARK: Stored tensors
@@ -108,7 +104,8 @@ struct LayerSourceCheck {
     guard let entry = container.entry(named: storedName) else {
       return fail("no tensor named \(storedName) is stored")
     }
-    let columns = ffnRole.isWeight && (ffnRole.isInputSide == ffn.transposed)
+    let move = TensorMove(ffnRole, transposed: ffn.transposed, dtype: member.info.dtype)
+    let columns = move.readsColumns
     if let recorded = entry.declaration.source {
       var mismatches: [String] = []
       if recorded.name != member.info.name {
@@ -149,8 +146,7 @@ struct LayerSourceCheck {
     } catch {
       return fail("\(error)")
     }
-    let how =
-      ffnRole.isWeight ? (columns ? "columns" : "rows") : (ffnRole.isInputSide ? "values" : "copy")
+    let how = move.word
     var measures = [
       JSONMember("tensor", .string(storedName)),
       JSONMember("source", .string(member.info.name)),
@@ -384,8 +380,8 @@ struct LayerSourceCheck {
   /// Checks the gate bias against the mean of the key matrix's bias over each expert.
   private func gateBias() -> VerificationCheck {
     let name = "layer \(layer) gate_bias"
-    let biasRole: FFNRole =
-      ffn.isGLU ? (record.clustering.keys == .up ? .upBias : .gateBias) : .b1
+    // The structure check has already refused a layer without a key matrix.
+    let biasRole = keyRole?.bias ?? .b1
     guard ffn.member(biasRole) != nil else {
       return .failed(
         .permutation, name, layer: layer,

@@ -50,7 +50,7 @@ enum SourceLocator {
       )
     }
     let path: String
-    if recorded.format == "safetensors_index" {
+    if recorded.kind == .safetensorsIndex {
       let index = FileSystem.join(folder, SafeTensorsCheckpoint.indexFileName)
       path = FileSystem.exists(index) ? index : folder
     } else {

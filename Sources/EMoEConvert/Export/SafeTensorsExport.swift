@@ -1,5 +1,6 @@
 import EMoECore
 import EMoEFormats
+import EMoEModel
 
 #if canImport(Glibc)
   import Glibc
@@ -287,11 +288,7 @@ public struct SafeTensorsExport {
 
   /// The role whose source name places the gate: the key matrix.
   private func keyRole(_ record: ContainerLayerRecord) -> ContainerLayerRecord.Role {
-    switch record.clustering.keys {
-    case .w1: .w1
-    case .gate: .wg
-    case .up: .wu
-    }
+    ContainerLayerRecord.Role(record.clustering.keys.ffnRole)
   }
 }
 

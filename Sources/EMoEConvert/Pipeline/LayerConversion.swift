@@ -132,7 +132,7 @@ struct LayerConversion {
   /// Stores one FFN matrix neuron-major; returns the int8 scales when it was quantised to
   /// int8 rows (appended next, as their own tensor).
   private func matrix(
-    _ role: FFNRole, move: PlannedTensor.MatrixMove, quantization: ExpertQuantization,
+    _ role: FFNRole, move: TensorMove, quantization: ExpertQuantization,
     name: String, partition: ExpertPartition, writer: ContainerWriter
   ) throws(ConversionError) -> [Float] {
     let tensor = try source(role)

@@ -35,8 +35,7 @@ struct WeightReader: Sendable {
         "has shape \(tensor.shape), expected \(Shape(shape))", file: source.path, tensor: name)
     }
     do {
-      if tensor.dtype == .f64 { return try tensor.floatValues() }
-      return try Dequantizer.decode(tensor: tensor)
+      return try Dequantizer.floats(of: tensor)
     } catch {
       throw RunnerError("cannot be decoded to F32: \(error)", file: source.path, tensor: name)
     }
