@@ -298,7 +298,7 @@ struct LayerSourceCheck {
       buffer.withUnsafeMutableBufferPointer { encoded.decode(rows: 0..<n, into: $0.baseAddress!) }
       values = buffer
     } else {
-      values = try Dequantizer.decode(tensor: stored)
+      values = try Dequantizer.floats(of: stored)
     }
     guard values.count == rows * width, reference.count == rows * width else {
       throw VerificationError("holds \(values.count) values, the source \(reference.count)")
@@ -368,7 +368,7 @@ struct LayerSourceCheck {
       guard let stored = try container.tensor(.gate, of: record) else {
         return .failed(.permutation, name, layer: layer, detail: "the layer stores no gate")
       }
-      let gate = try Dequantizer.decode(tensor: stored)
+      let gate = try Dequantizer.floats(of: stored)
       return checkMeans(
         name: name, stored: gate, width: record.hiddenSize, what: "keys (\(keyRole) rows)"
       ) { neuron, column in keys[neuron * record.hiddenSize + column] }
@@ -392,7 +392,7 @@ struct LayerSourceCheck {
       guard let stored = try container.tensor(.gateBias, of: record) else {
         return .failed(.permutation, name, layer: layer, detail: "missing")
       }
-      let values = try Dequantizer.decode(tensor: stored)
+      let values = try Dequantizer.floats(of: stored)
       return checkMeans(name: name, stored: values, width: 1, what: "\(biasRole) values") {
         neuron, _ in bias[neuron]
       }

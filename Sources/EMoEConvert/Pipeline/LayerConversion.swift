@@ -240,7 +240,7 @@ struct LayerConversion {
     if dtype == .f64 {
       let tensor = Tensor(name: name, dtype: dtype, shape: [count], storage: .owned(Array(raw)))
       do {
-        return try tensor.floatValues()
+        return try Dequantizer.floats(of: tensor)
       } catch {
         throw .model(.unsupportedDType(dtype: dtype, location: location))
       }

@@ -4,8 +4,7 @@ import EMoENumerics
 
 /// Reads a model's tensors as F32, checking each one's shape, for the whole-model runners.
 ///
-/// Quantised GGUF tensors go through the shared ``EMoENumerics/Dequantizer``; F64 through
-/// `Tensor.floatValues()`.
+/// Every tensor decodes through the shared ``EMoENumerics/Dequantizer/floats(of:)``.
 struct WeightReader: Sendable {
   /// The model.
   let source: any ModelSource
