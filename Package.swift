@@ -45,20 +45,23 @@ let package = Package(
       name: "EMoERunner",
       dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel"]),
     .target(
+      name: "EMoEVerify",
+      dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoERunner"]),
+    .target(
       name: "EMoEEvaluate",
       dependencies: [
-        "EMoECore", "EMoEFormats", "EMoEModel", "EMoERunner", "EMoETokenizers",
+        "EMoECore", "EMoEFormats", "EMoEModel", "EMoERunner", "EMoEVerify", "EMoETokenizers",
         .product(name: "RealModule", package: "swift-numerics"),
       ]),
     .target(
       name: "EMoEBatch",
       dependencies: [
-        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoERunner",
+        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoEVerify",
       ]),
     .target(
       name: "EMoEPackCommands",
       dependencies: [
-        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoERunner",
+        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoEVerify",
         "EMoEBatch", "EMoEEvaluate",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
@@ -98,6 +101,12 @@ let package = Package(
         "EMoERunner", "EMoEModel", "EMoEFormats", "EMoENumerics", "EMoECore", "EMoETestSupport",
       ]),
     .testTarget(
+      name: "EMoEVerifyTests",
+      dependencies: [
+        "EMoEVerify", "EMoERunner", "EMoEModel", "EMoEFormats", "EMoENumerics", "EMoECore",
+        "EMoETestSupport",
+      ]),
+    .testTarget(
       name: "EMoEBatchTests",
       dependencies: [
         "EMoEBatch", "EMoEConvert", "EMoEFormats", "EMoECore", "EMoETestSupport", "emoe-pack",
@@ -105,7 +114,7 @@ let package = Package(
     .testTarget(
       name: "EMoEPackCommandsTests",
       dependencies: [
-        "EMoEPackCommands", "emoe-pack", "emoe-bench", "EMoEFormats", "EMoECore", "EMoERunner",
+        "EMoEPackCommands", "emoe-pack", "emoe-bench", "EMoEFormats", "EMoECore", "EMoEVerify",
         "EMoETestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
   ]

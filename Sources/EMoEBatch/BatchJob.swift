@@ -11,7 +11,8 @@ public struct BatchJob: Sendable {
   public var output: String
   /// The conversion options (the manifest's `defaults`, then the job's own keys).
   public var options: ConversionOptions
-  /// Whether to check the container's integrity before publishing it (`"verify": true`).
+  /// Whether to verify the container against the input, with every default check of
+  /// `emoe-pack verify`, before publishing it (`"verify": true`).
   public var verify: Bool
   /// Exports made from the container before it is published.
   public var exports: [BatchExport]

@@ -29,10 +29,10 @@ extension BatchManifest {
         throw self.error(key, reason)
       }
       for (index, export) in job.exports.enumerated()
-      where export.format == .gguf && plan.sourceFormat != "gguf" {
+      where export.format == .gguf && plan.sourceFormat != .gguf {
         throw error(
           "\(job.keyPath).export[\(index)].to",
-          "a GGUF export needs a model read from a GGUF file (this input is \(plan.sourceFormat));"
+          "a GGUF export needs a model read from a GGUF file (this input is \(plan.sourceFormat.rawValue));"
             + " export it to safetensors")
       }
       planned.append((job, plan))

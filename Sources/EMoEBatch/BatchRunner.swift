@@ -172,7 +172,7 @@ public final class BatchRunner: Sendable {
         try JobActions.convert(
           job, to: staging, threads: settings.threadsPerJob, tool: tool, digests: digests)
       }
-      if job.verify, let failure = JobActions.verify(staging) {
+      if job.verify, let failure = JobActions.verify(staging, job: job, digests: digests) {
         throw BatchJobError(failure)
       }
       for (index, export) in job.exports.enumerated() {

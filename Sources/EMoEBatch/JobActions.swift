@@ -1,6 +1,7 @@
 import EMoEConvert
 import EMoECore
 import EMoEFormats
+import EMoEVerify
 
 /// The one place a batch calls the conversion library: planning, converting, verifying and
 /// exporting one job, exactly as `convert`, `verify` and `export` do.
@@ -24,19 +25,27 @@ enum JobActions {
     return (plan, summary)
   }
 
-  /// Checks the integrity of the container at `path` (`emoe-pack verify`).
+  /// Verifies the container at `path` against the job's input exactly as `emoe-pack verify
+  /// --source INPUT` does (``EMoEVerify/Verifier`` with its default checks): integrity, finite
+  /// values, every converted layer against the source, equivalence at k = E, and the sparse
+  /// path against the masked reference at the recorded top-k.
   ///
-  /// - Returns: `nil` when every check passes, else a description of the failed checks.
-  static func verify(_ path: String) -> String? {
-    let report: ContainerIntegrityReport
+  /// The source is the job's input rather than files beside the container: a batch writes its
+  /// containers to their own folders, and the staged file must be checked before it is
+  /// published.
+  ///
+  /// - Returns: `nil` when no check fails, else a description of the failed checks.
+  static func verify(_ path: String, job: BatchJob, digests: FileDigests) -> String? {
+    let report: VerificationReport
     do {
-      report = try ContainerIntegrity.verify(path: path)
+      report = try Verifier(options: VerificationOptions(source: job.input), digests: digests)
+        .verify(path: path)
     } catch {
       return "\(error)"
     }
-    guard !report.ok else { return nil }
-    let failed = report.checks.filter { !$0.ok }.map { "\($0.name): \($0.detail)" }
-    return "integrity check failed: " + failed.joined(separator: "; ")
+    guard let deciding = report.decidingFailure else { return nil }
+    let failed = report.failures.map { "\($0.name): \($0.detail)" }
+    return "verify failed (\(deciding.rawValue)): " + failed.joined(separator: "; ")
   }
 
   /// Writes `export` from the container at `container` (`emoe-pack export`) to `target`

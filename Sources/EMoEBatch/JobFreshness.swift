@@ -20,7 +20,8 @@ public enum JobFreshness: Sendable, Equatable {
   ///    recorded content;
   /// 6. every input file's SHA-256 equals the recorded one (sizes are compared first so a
   ///    changed size costs no hashing, but equal sizes are never trusted on their own);
-  /// 7. for a job with `verify`, the container passes the integrity checks.
+  /// 7. for a job with `verify`, the container passes every check of `emoe-pack verify`
+  ///    against the input (``JobActions/verify(_:job:digests:)``).
   static func check(_ job: BatchJob, tool: ContainerTool, digests: FileDigests)
     -> JobFreshness
   {
@@ -66,7 +67,7 @@ public enum JobFreshness: Sendable, Equatable {
         return .stale("input \(FileSystem.basename(of: file)) changed (SHA-256 differs)")
       }
     }
-    if job.verify, let failure = JobActions.verify(job.output) {
+    if job.verify, let failure = JobActions.verify(job.output, job: job, digests: digests) {
       return .stale("the existing output fails verification (\(failure))")
     }
     return .upToDate

@@ -2,6 +2,7 @@ import EMoECore
 import EMoEFormats
 import EMoEModel
 import EMoERunner
+import EMoEVerify
 import EMoETokenizers
 
 /// `emoe-pack evaluate`: the dense model and the EMoE model at several top-k values on real

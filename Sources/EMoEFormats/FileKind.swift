@@ -1,11 +1,14 @@
 import EMoECore
 
 /// The kinds of model file emoe-pack reads, told apart by content, not by name.
+///
+/// The raw values are the names a container records as its source's `format`
+/// (``ContainerSourceDescription/kind``).
 public enum FileKind: String, Sendable {
   /// One `.safetensors` file.
   case safetensors
   /// A sharded safetensors checkpoint: its `model.safetensors.index.json` or its folder.
-  case safetensorsIndex
+  case safetensorsIndex = "safetensors_index"
   /// A GGUF file.
   case gguf
   /// An `.emoe` container.

@@ -32,6 +32,19 @@ public enum FFNRole: String, Sendable, Hashable, CaseIterable, Comparable, Custo
     }
   }
 
+  /// The bias added to this matrix's outputs (`b1` for `w1`, `gate_bias` for `gate`), or
+  /// `nil` for a bias.
+  public var bias: FFNRole? {
+    switch self {
+    case .w1: .b1
+    case .w2: .b2
+    case .gate: .gateBias
+    case .up: .upBias
+    case .down: .downBias
+    case .b1, .b2, .gateBias, .upBias, .downBias: nil
+    }
+  }
+
   /// The role's name as written in `--ffn-pattern`.
   public var description: String { rawValue }
 

@@ -2,8 +2,9 @@ import EMoECore
 import EMoENumerics
 
 extension LayerFFN {
-  /// Decodes any stored tensor to F32 values in stored order: F32/F16/BF16/F64 directly, GGUF
-  /// block types through ``Dequantizer`` (bit-exact with gguf-py).
+  /// Decodes any stored tensor to F32 values in stored order through
+  /// ``EMoENumerics/Dequantizer/floats(of:)`` (plain floats exactly, GGUF block types bit-exact
+  /// with gguf-py), with the model's errors for types it cannot decode.
   static func decode(_ tensor: Tensor, location: ErrorLocation) throws(ModelError) -> [Float] {
     guard let needed = tensor.dtype.byteCount(elementCount: tensor.elementCount),
       tensor.byteCount >= needed
@@ -16,19 +17,13 @@ extension LayerFFN {
       guard Dequantizer.supports(tensor.dtype) else {
         throw .quantizedInputUnsupported(dtype: tensor.dtype, location: location)
       }
-      do {
-        return try Dequantizer.decode(tensor: tensor)
-      } catch {
-        throw .unreadableTensor(reason: "\(error)", location: location)
-      }
-    }
-    guard tensor.dtype.isFloatingPoint else {
+    } else if !tensor.dtype.isFloatingPoint {
       throw .unsupportedDType(dtype: tensor.dtype, location: location)
     }
     do {
-      return try tensor.floatValues()
+      return try Dequantizer.floats(of: tensor)
     } catch {
-      throw .unsupportedDType(dtype: tensor.dtype, location: location)
+      throw .unreadableTensor(reason: "\(error)", location: location)
     }
   }
 

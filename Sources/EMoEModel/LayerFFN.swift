@@ -49,6 +49,12 @@ public struct LayerFFN: Sendable {
     isGLU ? (choice == .up ? .up : .gate) : .w1
   }
 
+  /// Whether `role`'s rows can be this layer's keys: `w1` in a plain FFN, `gate` or `up` in a
+  /// GLU one.
+  public func canCluster(_ role: FFNRole) -> Bool {
+    KeyMatrix.allCases.contains { keyRole($0) == role }
+  }
+
   /// The canonical shape of `role`: `[n, d]` for weights, `[n]` or `[d]` for biases.
   public func canonicalShape(_ role: FFNRole) -> Shape {
     if role.isWeight { return [intermediateSize, hiddenSize] }
@@ -58,8 +64,8 @@ public struct LayerFFN: Sendable {
   /// The shape `role` must have as stored.
   func storedShape(_ role: FFNRole) -> Shape {
     guard role.isWeight else { return canonicalShape(role) }
-    let storedNeuronMajor = role.isInputSide != transposed
-    return storedNeuronMajor ? [intermediateSize, hiddenSize] : [hiddenSize, intermediateSize]
+    return TensorMove.neuronsAreColumns(role, transposed: transposed)
+      ? [hiddenSize, intermediateSize] : [intermediateSize, hiddenSize]
   }
 
   /// The tensor with `role` as stored (mapped, not decoded).
@@ -86,7 +92,7 @@ public struct LayerFFN: Sendable {
     let tensor = try tensor(role)
     let location = ErrorLocation(file: source.path, tensor: tensor.name)
     var stored = try Self.decode(tensor, location: location)
-    if transposedStorage(role) {
+    if TensorMove.neuronsAreColumns(role, transposed: transposed) {
       stored = Self.transposed(stored, rows: hiddenSize, columns: intermediateSize)
     }
     return stored
@@ -117,10 +123,5 @@ public struct LayerFFN: Sendable {
         location: ErrorLocation(file: source.path, tensor: member(role)?.info.name))
     }
     return values
-  }
-
-  /// Whether `role` is stored `[d, n]` and so needs transposing to the canonical `[n, d]`.
-  private func transposedStorage(_ role: FFNRole) -> Bool {
-    role.isWeight && (role.isInputSide == transposed)
   }
 }

@@ -163,8 +163,8 @@ public struct NonFiniteValue: Sendable, Equatable, CustomStringConvertible {
     switch dtype {
     case .f32: Float(bitPattern: pointer.loadUnaligned(as: UInt32.self))
     case .f64: Float(Double(bitPattern: pointer.loadUnaligned(as: UInt64.self)))
-    case .bf16: Float(bitPattern: UInt32(pointer.loadUnaligned(as: UInt16.self)) << 16)
-    default: HalfBits.float(pointer.loadUnaligned(as: UInt16.self))
+    case .bf16: HalfPrecision.float(fromBF16: pointer.loadUnaligned(as: UInt16.self))
+    default: HalfPrecision.float(fromF16: pointer.loadUnaligned(as: UInt16.self))
     }
   }
 }

@@ -1,14 +1,14 @@
 import ArgumentParser
 import EMoEConvert
 import EMoECore
-import EMoERunner
+import EMoEVerify
 import Logging
 
 /// `emoe-pack run MODEL --inputs X --out Y`: evaluates an FFN layer or a whole model.
 ///
 /// Runs one converted FFN layer (or the whole model) on the given inputs and writes the
 /// outputs as safetensors. Parsing and printing only;
-/// the work is ``EMoERunner/Evaluator``.
+/// the work is ``EMoEVerify/Evaluator``.
 struct RunCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "run",

@@ -1,14 +1,14 @@
 import ArgumentParser
 import EMoECore
 import EMoEFormats
-import EMoERunner
+import EMoEVerify
 
 /// `emoe-pack verify MODEL.emoe`: proves a container against its source.
 ///
 /// Checks its integrity, each converted layer against its source, the EMoE FFN against the
 /// dense one, and the sparse path against the masked reference; with `--model`, the whole
 /// model. Parsing and printing only; the checks are
-/// ``EMoERunner/Verifier``.
+/// ``EMoEVerify/Verifier``.
 struct VerifyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "verify",

@@ -219,4 +219,22 @@ struct ConversionPlanTests {
         folder + "/model-00002-of-00002.safetensors", folder + "/config.json",
       ])
   }
+
+  @Test("the source format is recorded by its file kind: a file, or a sharded index")
+  func recordedSourceKind() throws {
+    for (fixture, kind) in [
+      ("bert-tiny/model.safetensors", FileKind.safetensors),
+      ("llama-tiny-sharded", .safetensorsIndex),
+    ] {
+      let plan = try ConversionPlan(
+        input: ConvertTestSupport.fixture(fixture), options: ConversionOptions())
+      #expect(plan.sourceFormat == kind)
+      let recorded = plan.containerPlan(
+        sourceFiles: [], tool: ContainerTool(name: "emoe-pack", version: "test")
+      ).source
+      #expect(recorded.format == kind.rawValue)
+      #expect(recorded.kind == kind)
+    }
+    #expect(FileKind.safetensorsIndex.rawValue == "safetensors_index")
+  }
 }

@@ -9,7 +9,7 @@ struct HalfPrecisionTests {
   static let probes: [Float] = {
     var values: [Float] = [
       0, -0, 1, -1, 0.1, 1.0 / 3, 65504, 65519.99, 65520, 1e-8, 6e-8, 5.96e-8, 3e-5, -2.5e-6,
-      .infinity, -.infinity, .nan, Float(bitPattern: 0xFFC0_0001), 3.4e38, -1.17549435e-38,
+      .infinity, -.infinity, .nan, Float(bitPattern: 0xFFC0_0001), 3.4e38, -.leastNormalMagnitude,
       Float(bitPattern: 0x3F80_8000), Float(bitPattern: 0x3F81_8000),
       Float(bitPattern: 0x3F80_8001),
       Float(bitPattern: 0x7F7F_FFFF), Float(bitPattern: 0x0000_0001),

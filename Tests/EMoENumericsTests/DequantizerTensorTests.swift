@@ -30,6 +30,26 @@ struct DequantizerTensorTests {
     }
   }
 
+  @Test("floats(of:) decodes every stored type: blocks, F16, BF16 and F64")
+  func floatsOfAnyType() throws {
+    let (blocks, expected) = try goldenTensor(rows: 2)
+    #expect(CodecTestSupport.firstMismatch(try Dequantizer.floats(of: blocks), expected) == nil)
+    let doubles: [Double] = [1.5, -0.1, 1e300, .nan]
+    let f64 = Tensor(
+      name: "d", dtype: .f64, shape: [4], storage: .owned(doubles.withUnsafeBytes { Array($0) }))
+    let wide = try Dequantizer.floats(of: f64)
+    #expect(wide[0] == 1.5 && wide[1] == Float(-0.1) && wide[2] == .infinity && wide[3].isNaN)
+    let halves: [UInt16] = [0x3C00, 0xC000, 0x7C00, 0x0001]
+    let f16 = Tensor(
+      name: "h", dtype: .f16, shape: [4], storage: .owned(halves.withUnsafeBytes { Array($0) }))
+    #expect(try Dequantizer.floats(of: f16) == [1, -2, .infinity, 0x1p-24])
+    let bf16 = Tensor(
+      name: "b", dtype: .bf16, shape: [4], storage: .owned(halves.withUnsafeBytes { Array($0) }))
+    #expect(try Dequantizer.floats(of: bf16) == halves.map { Float(bitPattern: UInt32($0) << 16) })
+    let short = Tensor(name: "s", dtype: .f64, shape: [4], storage: .owned([0, 0, 0, 0]))
+    #expect(throws: DequantizationError.self) { try Dequantizer.floats(of: short) }
+  }
+
   @Test("large tensors decode in parallel chunks to the same values")
   func parallel() throws {
     var generator = SplitMix64(seed: 9)

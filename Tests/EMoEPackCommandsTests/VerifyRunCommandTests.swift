@@ -1,7 +1,7 @@
 import EMoECore
 import EMoEFormats
-import EMoERunner
 import EMoETestSupport
+import EMoEVerify
 import Foundation
 import Testing
 

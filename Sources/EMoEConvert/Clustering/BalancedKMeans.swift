@@ -98,7 +98,7 @@ public struct BalancedKMeans: Sendable {
     else {
       throw .tooLarge(keys: count, dimension: dimension)
     }
-    let points = try KeyMatrix(normalising: keys, count: count, dimension: dimension)
+    let points = try NormalizedKeys(normalising: keys, count: count, dimension: dimension)
     let restarts = max(
       1,
       options.restarts
@@ -131,7 +131,7 @@ public struct BalancedKMeans: Sendable {
   /// Renumbers experts by their smallest key (so labels do not depend on how the clustering
   /// happened to name them) and recomputes the means and, directly from the distances, the SSE
   /// in Double.
-  private static func canonical(_ result: RestartResult, points: KeyMatrix, experts: Int)
+  private static func canonical(_ result: RestartResult, points: NormalizedKeys, experts: Int)
     -> Clustering
   {
     var renumber = [Int32](repeating: -1, count: experts)

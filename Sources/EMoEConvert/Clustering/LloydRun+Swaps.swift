@@ -83,7 +83,7 @@ extension LloydRun {
 
   /// The best improving swaps between cluster `a` and each cluster `b > a`.
   private static func searchSwaps(
-    from a: Int, lists: [[Int32]], cost: UnsafeBufferPointer<Float>, keys: KeyMatrix,
+    from a: Int, lists: [[Int32]], cost: UnsafeBufferPointer<Float>, keys: NormalizedKeys,
     experts e: Int
   ) -> [Swap] {
     struct Side {
@@ -174,7 +174,9 @@ extension LloydRun {
 
   /// The dot product of keys `first` and `second`: a Gram-matrix lookup, or computed.
   @inline(__always)
-  static func dot(_ x: UnsafeBufferPointer<Float>, _ keys: KeyMatrix, _ first: Int, _ second: Int)
+  static func dot(
+    _ x: UnsafeBufferPointer<Float>, _ keys: NormalizedKeys, _ first: Int, _ second: Int
+  )
     -> Double
   {
     if let gram = keys.gram { return Double(gram[first * keys.count + second]) }

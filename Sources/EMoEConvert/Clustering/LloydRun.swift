@@ -5,7 +5,7 @@ import EMoENumerics
 /// One restart of balanced k-means: seeding, Lloyd iterations with an exact balanced
 /// assignment step, and pairwise-swap local improvement.
 struct LloydRun {
-  let points: KeyMatrix
+  let points: NormalizedKeys
   let experts: Int
   /// Cluster centres, `experts × dimension`.
   var centroids: [Float]
@@ -22,7 +22,7 @@ struct LloydRun {
     max(16 * experts, 4_194_304 / max(1, dimension))
   }
 
-  init(points: KeyMatrix, experts: Int) {
+  init(points: NormalizedKeys, experts: Int) {
     self.points = points
     self.experts = experts
     centroids = [Float](repeating: 0, count: experts * points.dimension)
@@ -63,7 +63,6 @@ struct LloydRun {
     }
     let trials = 2 + Int(log(Double(experts)))
     var closest = [Float](repeating: 0, count: m)
-    var candidateRows = [Float](repeating: 0, count: trials * d)
     var dots = [Float](repeating: 0, count: m * trials)
     var candidateDistances = [Float](repeating: 0, count: m * trials)
     var cumulative = [Double](repeating: 0, count: m)
@@ -96,9 +95,6 @@ struct LloydRun {
           if cumulative[middle] < target { low = middle + 1 } else { high = middle }
         }
         candidates.append(low)
-      }
-      for (t, slot) in candidates.enumerated() {
-        for column in 0..<d { candidateRows[t * d + column] = rows[slot * d + column] }
       }
       distances(
         rows: rows, norms: rowNorms, m: m, to: candidates, dots: &dots, out: &candidateDistances)

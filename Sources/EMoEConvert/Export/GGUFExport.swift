@@ -83,7 +83,7 @@ public struct GGUFExport {
 
   func check() throws(ConversionError) -> Layout {
     let file = container.path
-    guard container.manifest.source.format == "gguf", case .gguf(let pairs) = container.metadata
+    guard container.manifest.source.kind == .gguf, case .gguf(let pairs) = container.metadata
     else {
       throw .invalidInput(
         "\(file): GGUF export needs a container converted from a GGUF file (this one came from "

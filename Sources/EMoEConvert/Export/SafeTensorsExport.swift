@@ -1,5 +1,6 @@
 import EMoECore
 import EMoEFormats
+import EMoEModel
 
 /// Exports an `.emoe` container as a Hugging Face checkpoint folder: `model.safetensors`
 /// (sharded with an index past ``maximumShardSize``) and a `config.json` carrying the EMoE
@@ -281,11 +282,7 @@ public struct SafeTensorsExport {
 
   /// The role whose source name places the gate: the key matrix.
   private func keyRole(_ record: ContainerLayerRecord) -> ContainerLayerRecord.Role {
-    switch record.clustering.keys {
-    case .w1: .w1
-    case .gate: .wg
-    case .up: .wu
-    }
+    ContainerLayerRecord.Role(record.clustering.keys.ffnRole)
   }
 }
 

@@ -47,15 +47,8 @@ struct StoredTensors {
       let codes = stored.withUnsafeBytes { Array($0.bindMemory(to: Int8.self)) }
       return Int8RowQuantizer.dequantize(codes, scales: scales, columns: columns)
     }
-    if entry.dtype == .f64 {
-      do {
-        return try stored.floatValues()
-      } catch {
-        throw .invalidInput("\(location): \(error)")
-      }
-    }
     do {
-      return try Dequantizer.decode(tensor: stored)
+      return try Dequantizer.floats(of: stored)
     } catch {
       throw .invalidInput("\(location): cannot be read as F32: \(error)")
     }

@@ -45,7 +45,7 @@ public struct ConversionPlan: Sendable {
   /// The opened model.
   public let source: any ModelSource
   /// The source format as the container records it (`safetensors`, `safetensors_index`, `gguf`).
-  public let sourceFormat: String
+  public let sourceFormat: FileKind
   /// The recognised architecture.
   public let architecture: Architecture
   /// The options as given.
@@ -84,7 +84,7 @@ public struct ConversionPlan: Sendable {
   ///
   /// - Throws: ``ConversionError`` (see the type's summary).
   public init(
-    source: any ModelSource, format: String, inputPath: String, options: ConversionOptions,
+    source: any ModelSource, format: FileKind, inputPath: String, options: ConversionOptions,
     scanKeys: Bool = true
   ) throws(ConversionError) {
     try options.validate()
@@ -140,7 +140,7 @@ public struct ConversionPlan: Sendable {
     }
     self.declarations = declarations
     dependencies = Self.dependencies(source: source, inputPath: inputPath)
-    try Self.checkNames(declarations, layers: layers, file: source.path)
+    try Self.checkNames(declarations, file: source.path)
   }
 
   /// The container plan for the given source-file descriptions (their SHA-256 is computed
@@ -151,7 +151,7 @@ public struct ConversionPlan: Sendable {
     ContainerPlan(
       tool: tool, options: options.json,
       source: ContainerSourceDescription(
-        format: sourceFormat, files: sourceFiles, metadata: source.metadata,
+        format: sourceFormat.rawValue, files: sourceFiles, metadata: source.metadata,
         config: source.config),
       layers: layers.map(\.record).sorted { $0.layer < $1.layer }, tensors: declarations)
   }
@@ -199,8 +199,8 @@ public struct ConversionPlan: Sendable {
 
   /// The input-side bias belonging to the key matrix.
   static func biasRole(of ffn: LayerFFN, _ choice: LayerFFN.KeyMatrix) -> FFNRole {
-    guard ffn.isGLU else { return .b1 }
-    return choice == .up ? .upBias : .gateBias
+    // Every key role is a matrix, so it has a bias role.
+    ffn.keyRole(choice).bias ?? .b1
   }
 
   /// Orders the work as the source orders its tensors and plans every converted layer.
@@ -262,11 +262,10 @@ public struct ConversionPlan: Sendable {
 
     for member in ffn.members {
       let info = member.info
-      let role = containerRole(member.role)
-      if member.role.isWeight {
-        let sourceColumns = member.role.isInputSide == ffn.transposed
-        let move: PlannedTensor.MatrixMove =
-          sourceColumns ? (info.dtype.isQuantized ? .decodedColumns : .columns) : .rows
+      let role = ContainerLayerRecord.Role(member.role)
+      let move = TensorMove(member.role, transposed: ffn.transposed, dtype: info.dtype)
+      switch move {
+      case .rows, .columns, .decodedColumns:
         // Whole quantised rows stay as they are; --quantize applies to float values.
         let keepsBlocks = move == .rows && info.dtype.isQuantized
         let quantization = keepsBlocks ? .none : options.quantize
@@ -287,7 +286,7 @@ public struct ConversionPlan: Sendable {
           values = .lossy
         }
         let source = ContainerTensorSource(
-          name: info.name, dtype: info.dtype, shape: info.shape, transposed: sourceColumns,
+          name: info.name, dtype: info.dtype, shape: info.shape, transposed: move.readsColumns,
           values: values)
         let suffix = role.rawValue
         if quantization == .int8 {
@@ -300,15 +299,15 @@ public struct ConversionPlan: Sendable {
             role, suffix, storedDType, [n, d], .matrix(member.role, move, quantization),
             source: source)
         }
-      } else if member.role.isInputSide {
-        let decode = info.dtype.isQuantized
+      case .values, .decodedValues:
+        let decode = move.decodes
         add(
           role, role.rawValue, decode ? .f32 : info.dtype, [n],
           .neuronVector(member.role, decode: decode),
           source: ContainerTensorSource(
             name: info.name, dtype: info.dtype, shape: info.shape, transposed: false,
             values: decode ? .lossless : .exact))
-      } else {
+      case .copy:
         add(
           role, role.rawValue, info.dtype, info.shape, .outputBias(member.role),
           source: ContainerTensorSource(
@@ -316,8 +315,7 @@ public struct ConversionPlan: Sendable {
             values: .exact))
       }
     }
-    let keySource: ContainerLayerRecord.KeySource =
-      ffn.isGLU ? (options.clusterOn == .up ? .up : .gate) : .w1
+    let keySource = ContainerLayerRecord.KeySource(ffn.keyRole(options.clusterOn)) ?? .w1
     let restarts =
       options.restarts
       ?? BalancedKMeans.defaultRestarts(keys: n, dimension: d, experts: experts)
@@ -334,26 +332,10 @@ public struct ConversionPlan: Sendable {
       tensors: tensors)
   }
 
-  /// The container role of an FFN role.
-  static func containerRole(_ role: FFNRole) -> ContainerLayerRecord.Role {
-    switch role {
-    case .w1: .w1
-    case .b1: .b1
-    case .w2: .w2
-    case .b2: .b2
-    case .gate: .wg
-    case .up: .wu
-    case .down: .wd
-    case .gateBias: .bg
-    case .upBias: .bu
-    case .downBias: .bd
-    }
-  }
-
   /// Refuses a source whose tensor names collide with the names converted layers use.
-  private static func checkNames(
-    _ declarations: [ContainerTensorDeclaration], layers: [Layer], file: String
-  ) throws(ConversionError) {
+  private static func checkNames(_ declarations: [ContainerTensorDeclaration], file: String)
+    throws(ConversionError)
+  {
     var seen = Set<String>()
     for declaration in declarations where !seen.insert(declaration.name).inserted {
       throw .invalidInput(

@@ -20,7 +20,7 @@ enum KeyReader {
     }
     var values: [Float]
     do {
-      values = try Dequantizer.decode(tensor: tensor)
+      values = try Dequantizer.floats(of: tensor)
     } catch {
       throw .unreadableTensor(reason: "\(error)", location: location)
     }

@@ -132,7 +132,7 @@ struct LayerConversion {
   /// Stores one FFN matrix neuron-major; returns the int8 scales when it was quantised to
   /// int8 rows (appended next, as their own tensor).
   private func matrix(
-    _ role: FFNRole, move: PlannedTensor.MatrixMove, quantization: ExpertQuantization,
+    _ role: FFNRole, move: TensorMove, quantization: ExpertQuantization,
     name: String, partition: ExpertPartition, writer: ContainerWriter
   ) throws(ConversionError) -> [Float] {
     let tensor = try source(role)
@@ -240,7 +240,7 @@ struct LayerConversion {
     if dtype == .f64 {
       let tensor = Tensor(name: name, dtype: dtype, shape: [count], storage: .owned(Array(raw)))
       do {
-        return try tensor.floatValues()
+        return try Dequantizer.floats(of: tensor)
       } catch {
         throw .model(.unsupportedDType(dtype: dtype, location: location))
       }

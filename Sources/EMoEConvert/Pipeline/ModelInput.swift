@@ -11,15 +11,15 @@ public enum ModelInput {
   ///   ``ConversionError/invalidInput(_:)`` when it is malformed, of no known kind, or already an
   ///   `.emoe` container.
   public static func open(_ path: String) throws(ConversionError) -> (
-    source: any ModelSource, format: String
+    source: any ModelSource, format: FileKind
   ) {
     do {
       switch try FileKind.detect(path: path) {
       case .safetensors, .safetensorsIndex:
         let checkpoint = try SafeTensorsCheckpoint(path: path)
-        return (checkpoint, checkpoint.indexPath == nil ? "safetensors" : "safetensors_index")
+        return (checkpoint, checkpoint.indexPath == nil ? .safetensors : .safetensorsIndex)
       case .gguf:
-        return (try GGUFFile(path: path), "gguf")
+        return (try GGUFFile(path: path), .gguf)
       case .emoe:
         throw ConversionError.invalidInput(
           "\(path): is already an .emoe container (convert reads dense safetensors or GGUF models)"

@@ -11,25 +11,15 @@ public struct PlannedTensor: Sendable {
     case gate
     /// The mean of the key bias over each expert, `[E]` F32.
     case gateBias
-    /// An FFN matrix made neuron-major `[n, d]` (see ``MatrixMove``), possibly requantised.
-    case matrix(FFNRole, MatrixMove, ExpertQuantization)
+    /// An FFN matrix made neuron-major `[n, d]` (``EMoEModel/TensorMove`` `rows`, `columns` or
+    /// `decodedColumns`), possibly requantised.
+    case matrix(FFNRole, TensorMove, ExpertQuantization)
     /// The per-row scales of the `int8_rows` matrix stored just before.
     case scales(FFNRole)
     /// An input-side `[n]` bias, permuted (decoded to F32 first when `decode` is set).
     case neuronVector(FFNRole, decode: Bool)
     /// An output-side `[d]` bias, copied unchanged.
     case outputBias(FFNRole)
-  }
-
-  /// How a source matrix becomes neuron-major.
-  public enum MatrixMove: Sendable, Equatable {
-    /// Stored row p is source row σ[p]: whole rows (of any dtype, quantised too) move.
-    case rows
-    /// Stored row p is source column σ[p]: elements move one by one, bit for bit.
-    case columns
-    /// As ``columns``, after dequantising the source to F32 (its blocks run along the wrong
-    /// axis to be moved whole).
-    case decodedColumns
   }
 
   /// The container declaration.

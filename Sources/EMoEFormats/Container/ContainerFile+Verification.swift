@@ -1,22 +1,5 @@
 import EMoECore
 
-/// The outcome of one integrity check of a container.
-public struct ContainerCheck: Sendable, Equatable {
-  /// The check's name: `header`, `tensor:<name>` or `padding`.
-  public var name: String
-  /// Whether it passed.
-  public var ok: Bool
-  /// Why it failed (empty when it passed).
-  public var detail: String
-
-  /// Creates a check result.
-  public init(name: String, ok: Bool, detail: String = "") {
-    self.name = name
-    self.ok = ok
-    self.detail = detail
-  }
-}
-
 extension ContainerFile {
   /// Checks every tensor's stored bytes against its checksum and, for compressed tensors,
   /// decompresses them and checks the raw checksum; one result per tensor, in file order.
@@ -24,15 +7,15 @@ extension ContainerFile {
   /// Reads the file sequentially and lets the kernel drop each tensor's pages afterwards, and
   /// decompresses in 1 MiB pieces, so resident memory stays small for large models and for
   /// frames that inflate a thousandfold.
-  public func verifyChecksums() -> [ContainerCheck] {
+  public func verifyChecksums() -> [VerificationCheck] {
     file.adviseSequential(offset: header.dataOffset)
     return entries.map { entry in
       let name = "tensor:" + entry.name
       defer { file.adviseDone(offset: entry.offset, count: entry.storedLength) }
       let digest = XXH64.hash(storedBytes(of: entry))
       guard digest == entry.checksum else {
-        return ContainerCheck(
-          name: name, ok: false,
+        return .failed(
+          .integrity, name,
           detail: "checksum mismatch at byte \(entry.offset): stored \(XXH64.hex(entry.checksum)), "
             + "computed \(XXH64.hex(digest))")
       }
@@ -40,10 +23,10 @@ extension ContainerFile {
         do throws(ContainerError) {
           try checkDecompressed(entry)
         } catch {
-          return ContainerCheck(name: name, ok: false, detail: error.detail)
+          return .failed(.integrity, name, detail: error.detail)
         }
       }
-      return ContainerCheck(name: name, ok: true)
+      return .passed(.integrity, name)
     }
   }
 
@@ -58,13 +41,12 @@ extension ContainerFile {
     return firstNonzero(from: position, to: header.fileSize)
   }
 
-  /// The padding check as a ``ContainerCheck`` named `padding`.
-  public func verifyPadding() -> ContainerCheck {
+  /// The padding check, named `padding`.
+  public func verifyPadding() -> VerificationCheck {
     guard let offset = firstNonzeroPaddingByte() else {
-      return ContainerCheck(name: "padding", ok: true)
+      return .passed(.integrity, "padding")
     }
-    return ContainerCheck(
-      name: "padding", ok: false, detail: "padding byte \(offset) is not zero")
+    return .failed(.integrity, "padding", detail: "padding byte \(offset) is not zero")
   }
 
   private func firstNonzero(from start: Int, to end: Int) -> Int? {

@@ -22,7 +22,7 @@ public enum ContainerIntegrity {
         throw error
       default:
         return ContainerIntegrityReport(
-          file: path, checks: [ContainerCheck(name: "header", ok: false, detail: error.description)]
+          file: path, checks: [.failed(.integrity, "header", detail: error.description)]
         )
       }
     }
@@ -31,7 +31,7 @@ public enum ContainerIntegrity {
 
   /// Runs the data checks on an opened (so header-valid) container.
   public static func verify(_ container: ContainerFile) -> ContainerIntegrityReport {
-    var checks = [ContainerCheck(name: "header", ok: true)]
+    var checks: [VerificationCheck] = [.passed(.integrity, "header")]
     checks += container.verifyChecksums()
     checks.append(container.verifyPadding())
     return ContainerIntegrityReport(file: container.path, checks: checks)
@@ -43,10 +43,10 @@ public struct ContainerIntegrityReport: Sendable, Equatable {
   /// The file checked.
   public var file: String
   /// Every check, in the order run.
-  public var checks: [ContainerCheck]
+  public var checks: [VerificationCheck]
 
   /// Creates a report.
-  public init(file: String, checks: [ContainerCheck]) {
+  public init(file: String, checks: [VerificationCheck]) {
     self.file = file
     self.checks = checks
   }
@@ -55,7 +55,7 @@ public struct ContainerIntegrityReport: Sendable, Equatable {
   public var ok: Bool { checks.allSatisfy(\.ok) }
 
   /// The checks that failed.
-  public var failures: [ContainerCheck] { checks.filter { !$0.ok } }
+  public var failures: [VerificationCheck] { checks.filter(\.failed) }
 
   /// `{"file": …, "checks": [{"name": …, "ok": …, "detail"?: …}], "ok": …}`.
   public var json: JSONValue {

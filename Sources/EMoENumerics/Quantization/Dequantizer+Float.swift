@@ -1,3 +1,5 @@
+import EMoECore
+
 extension Dequantizer {
   /// Copies F32 values bit for bit (NaN payloads included).
   static func copyF32(
@@ -10,18 +12,13 @@ extension Dequantizer {
   static func widenF16(
     _ source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Float>
   ) {
-    for index in 0..<count {
-      destination[index] = HalfBits.load(source, index &* 2)
-    }
+    HalfPrecision.widenF16(source, into: destination, count: count)
   }
 
   /// Widens BF16 values exactly: the 16 bits become the top half of an F32.
   static func widenBF16(
     _ source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Float>
   ) {
-    for index in 0..<count {
-      let bits = source.loadUnaligned(fromByteOffset: index &* 2, as: UInt16.self)
-      destination[index] = Float(bitPattern: UInt32(bits) << 16)
-    }
+    HalfPrecision.widenBF16(source, into: destination, count: count)
   }
 }

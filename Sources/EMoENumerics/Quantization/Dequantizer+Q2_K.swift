@@ -1,3 +1,5 @@
+import EMoECore
+
 extension Dequantizer {
   /// Q2_K: 84-byte blocks of 256 values: 16 scale bytes (low nibble scale, high nibble minimum
   /// of each 16-value sub-block), 64 bytes of 2-bit codes, then F16 `d` and `dmin`.
@@ -10,8 +12,8 @@ extension Dequantizer {
     for block in 0..<blockCount {
       let input = source + block &* 84
       let output = destination + block &* 256
-      let d = HalfBits.load(input, 80)
-      let dmin = HalfBits.load(input, 82)
+      let d = HalfPrecision.loadF16(input, 80)
+      let dmin = HalfPrecision.loadF16(input, 82)
       for half in 0..<2 {
         for shift in 0..<4 {
           for part in 0..<2 {

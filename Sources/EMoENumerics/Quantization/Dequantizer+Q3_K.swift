@@ -1,3 +1,5 @@
+import EMoECore
+
 extension Dequantizer {
   /// Q3_K: 110-byte blocks of 256 values: a 32-byte high-bit mask, 64 bytes of 2-bit codes,
   /// 12 bytes holding sixteen 6-bit scales, then an F16 `d`.
@@ -10,7 +12,7 @@ extension Dequantizer {
     for block in 0..<blockCount {
       let input = source + block &* 110
       let output = destination + block &* 256
-      let d = HalfBits.load(input, 108)
+      let d = HalfPrecision.loadF16(input, 108)
       for half in 0..<2 {
         for shift in 0..<4 {
           let group = half &* 4 &+ shift

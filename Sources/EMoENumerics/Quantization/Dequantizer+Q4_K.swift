@@ -1,3 +1,5 @@
+import EMoECore
+
 extension Dequantizer {
   /// Q4_K: 144-byte blocks of 256 values: F16 `d` and `dmin`, 12 bytes holding eight 6-bit
   /// scales and minimums, then 128 bytes of 4-bit codes.
@@ -10,8 +12,8 @@ extension Dequantizer {
     for block in 0..<blockCount {
       let input = source + block &* 144
       let output = destination + block &* 256
-      let d = HalfBits.load(input, 0)
-      let dmin = HalfBits.load(input, 2)
+      let d = HalfPrecision.loadF16(input, 0)
+      let dmin = HalfPrecision.loadF16(input, 2)
       for chunk in 0..<4 {
         // Each 32-byte chunk of codes holds sub-block 2·chunk (low nibbles) and 2·chunk + 1.
         let (scale0, min0) = KQuantScales.scaleAndMin(input + 4, chunk &* 2)

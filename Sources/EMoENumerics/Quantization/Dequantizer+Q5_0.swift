@@ -1,3 +1,5 @@
+import EMoECore
+
 extension Dequantizer {
   /// Q5_0: 22-byte blocks of 32 values, an F16 scale `d`, a little-endian 32-bit word of fifth
   /// bits (bit `j` belongs to value `j`), and 16 bytes of low nibbles; `y = d · (q − 16)`.
@@ -7,7 +9,7 @@ extension Dequantizer {
     for block in 0..<blockCount {
       let input = source + block &* 22
       let output = destination + block &* 32
-      let d = HalfBits.load(input, 0)
+      let d = HalfPrecision.loadF16(input, 0)
       let high = UInt32(littleEndian: input.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
       for j in 0..<16 {
         let byte = UInt32(input.load(fromByteOffset: 6 &+ j, as: UInt8.self))

@@ -1,3 +1,5 @@
+import EMoECore
+
 extension Dequantizer {
   /// Q5_1: 24-byte blocks of 32 values, F16 scale `d` and minimum `m`, a little-endian 32-bit
   /// word of fifth bits, and 16 bytes of low nibbles; `y = d · q + m`.
@@ -7,8 +9,8 @@ extension Dequantizer {
     for block in 0..<blockCount {
       let input = source + block &* 24
       let output = destination + block &* 32
-      let d = HalfBits.load(input, 0)
-      let m = HalfBits.load(input, 2)
+      let d = HalfPrecision.loadF16(input, 0)
+      let m = HalfPrecision.loadF16(input, 2)
       let high = UInt32(littleEndian: input.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
       for j in 0..<16 {
         let byte = UInt32(input.load(fromByteOffset: 8 &+ j, as: UInt8.self))

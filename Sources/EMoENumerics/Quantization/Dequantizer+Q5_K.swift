@@ -1,3 +1,5 @@
+import EMoECore
+
 extension Dequantizer {
   /// Q5_K: 176-byte blocks of 256 values: F16 `d` and `dmin`, 12 bytes of 6-bit scales and
   /// minimums (as Q4_K), 32 bytes of fifth bits (bit `b` of byte `l` belongs to value
@@ -9,8 +11,8 @@ extension Dequantizer {
     for block in 0..<blockCount {
       let input = source + block &* 176
       let output = destination + block &* 256
-      let d = HalfBits.load(input, 0)
-      let dmin = HalfBits.load(input, 2)
+      let d = HalfPrecision.loadF16(input, 0)
+      let dmin = HalfPrecision.loadF16(input, 2)
       let high = input + 16
       for chunk in 0..<4 {
         // As Q4_K, plus the fifth bit: bit 2·chunk (low nibbles) or 2·chunk + 1 of `high[l]`.

@@ -1,3 +1,5 @@
+import EMoECore
+
 extension Dequantizer {
   /// Q6_K: 210-byte blocks of 256 values: 128 bytes of low nibbles, 64 bytes of high bit pairs,
   /// sixteen signed 8-bit scales, then an F16 `d`.
@@ -10,7 +12,7 @@ extension Dequantizer {
     for block in 0..<blockCount {
       let input = source + block &* 210
       let output = destination + block &* 256
-      let d = HalfBits.load(input, 208)
+      let d = HalfPrecision.loadF16(input, 208)
       for half in 0..<2 {
         let low = input + half &* 64
         let high = input + (128 &+ half &* 32)

@@ -1,3 +1,5 @@
+import EMoECore
+
 extension Dequantizer {
   /// Q8_K: 292-byte blocks of 256 values, an F32 scale `d`, 256 signed bytes and 16 block sums
   /// (unused here); `y = d · q`.

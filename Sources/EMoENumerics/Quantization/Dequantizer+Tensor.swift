@@ -48,6 +48,30 @@ extension Dequantizer {
     return result
   }
 
+  /// Any stored tensor's values as F32, in stored order.
+  ///
+  /// The package's one decode-to-F32 path for a whole tensor: plain floats (F32, F16, BF16,
+  /// F64) convert exactly (F64 rounds to nearest), ggml block types decode as
+  /// ``decode(tensor:)`` does.
+  ///
+  /// - Throws: ``DequantizationError`` when the type has no decoder or the byte count does not
+  ///   match the shape.
+  public static func floats(of tensor: Tensor) throws(DequantizationError) -> [Float] {
+    guard tensor.dtype == .f64 else { return try decode(tensor: tensor) }
+    guard let elements = tensor.shape.elementCount,
+      tensor.dtype.byteCount(elementCount: elements) == tensor.byteCount
+    else {
+      throw DequantizationError(
+        .sizeMismatch, tensor: tensor.name,
+        "\(tensor.byteCount) bytes do not hold F64 values of shape \(tensor.shape)")
+    }
+    do {
+      return try tensor.floatValues()
+    } catch {
+      throw DequantizationError(.unsupportedType, tensor: tensor.name, "\(error)")
+    }
+  }
+
   /// Decodes rows `rows` of `tensor` into `destination`.
   ///
   /// Rows run along the last dimension; `destination` must hold `rows.count · rowLength`

@@ -5,8 +5,8 @@ import EMoECore
 ///
 /// Per 32-value block, in F32 arithmetic throughout: `amax = max |x|`, `d = amax / 127`,
 /// `id = d == 0 ? 0 : 1 / d`, `q = round-half-away(x · id)` (see ``Int8Rounding``), and the
-/// stored scale is `d` rounded to F16, nearest even (``HalfBits/f16(_:)``). The codes use the
-/// unrounded F32 `id`.
+/// stored scale is `d` rounded to F16, nearest even (``EMoECore/HalfPrecision/f16(from:)``).
+/// The codes use the unrounded F32 `id`.
 /// A NaN anywhere in a block makes its `amax`, scale and `id` NaN, like numpy's `max`; NaN and
 /// infinite products give code 0, as numpy's cast does on x86-64.
 public enum Q8_0Quantizer {
@@ -51,7 +51,7 @@ public enum Q8_0Quantizer {
   static func writeBlock(
     _ input: UnsafePointer<Float>, d: Float, inverse: Float, into output: UnsafeMutableRawPointer
   ) {
-    output.storeBytes(of: HalfBits.f16(d).littleEndian, as: UInt16.self)
+    output.storeBytes(of: HalfPrecision.f16(from: d).littleEndian, as: UInt16.self)
     let scale = SIMD16<Float>(repeating: inverse)
     let raw = UnsafeRawPointer(input)
     for half in 0..<2 {

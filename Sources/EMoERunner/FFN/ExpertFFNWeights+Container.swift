@@ -39,7 +39,7 @@ extension ExpertFFNWeights {
     func vector(_ role: ContainerLayerRecord.Role) throws -> [Float]? {
       guard let stored = try tensor(role) else { return nil }
       do {
-        return try Dequantizer.decode(tensor: stored)
+        return try Dequantizer.floats(of: stored)
       } catch {
         throw RunnerError("cannot be read as F32: \(error)", file: file, tensor: stored.name)
       }

@@ -4,8 +4,7 @@ import EMoENumerics
 
 /// Reads a model's tensors as F32, checking each one's shape, for the whole-model runners.
 ///
-/// Quantised GGUF tensors go through the shared ``EMoENumerics/Dequantizer``; F64 through
-/// `Tensor.floatValues()`.
+/// Every tensor decodes through the shared ``EMoENumerics/Dequantizer/floats(of:)``.
 struct WeightReader: Sendable {
   /// The model.
   let source: any ModelSource
@@ -35,8 +34,7 @@ struct WeightReader: Sendable {
         "has shape \(tensor.shape), expected \(Shape(shape))", file: source.path, tensor: name)
     }
     do {
-      if tensor.dtype == .f64 { return try tensor.floatValues() }
-      return try Dequantizer.decode(tensor: tensor)
+      return try Dequantizer.floats(of: tensor)
     } catch {
       throw RunnerError("cannot be decoded to F32: \(error)", file: source.path, tensor: name)
     }

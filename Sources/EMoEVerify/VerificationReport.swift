@@ -1,4 +1,5 @@
 import EMoECore
+import EMoEFormats
 
 /// Everything `emoe-pack verify` found about one container: the source it compared with, the
 /// inputs it used, and every check in the order run.

@@ -2,6 +2,7 @@ import EMoECore
 import EMoEFormats
 import EMoEModel
 import EMoENumerics
+import EMoERunner
 
 /// `emoe-pack run`: evaluates one FFN layer or a whole model on given inputs and returns the
 /// outputs as named tensors, so other tools can compare numbers.

@@ -21,13 +21,13 @@ public struct LocatedSource: Sendable {
 /// why. Hashing reads the source once (about 0.5 s per 100 MB).
 enum SourceLocator {
   /// The source to compare with, or `nil` and the reason none is used.
-  static func locate(for container: ContainerFile, explicit: String?) throws(VerificationError)
-    -> (source: LocatedSource?, note: String)
-  {
+  static func locate(
+    for container: ContainerFile, explicit: String?, digests: FileDigests = .shared
+  ) throws(VerificationError) -> (source: LocatedSource?, note: String) {
     let recorded = container.manifest.source
     if let explicit {
       let model = try open(explicit)
-      if let mismatch = try identityMismatch(model, recorded) {
+      if let mismatch = try identityMismatch(model, recorded, digests) {
         throw VerificationError(
           "is not the model this container was converted from: \(mismatch)",
           location: ErrorLocation(file: explicit))
@@ -50,7 +50,7 @@ enum SourceLocator {
       )
     }
     let path: String
-    if recorded.format == "safetensors_index" {
+    if recorded.kind == .safetensorsIndex {
       let index = FileSystem.join(folder, SafeTensorsCheckpoint.indexFileName)
       path = FileSystem.exists(index) ? index : folder
     } else {
@@ -62,7 +62,7 @@ enum SourceLocator {
     } catch {
       return (nil, "\(error); give --source")
     }
-    if let mismatch = try identityMismatch(model, recorded) {
+    if let mismatch = try identityMismatch(model, recorded, digests) {
       return (nil, "\(path) is beside the container but \(mismatch); give --source")
     }
     return (
@@ -92,7 +92,7 @@ enum SourceLocator {
 
   /// Why `model`'s files are not the recorded ones, or `nil` when they are.
   private static func identityMismatch(
-    _ model: any ModelSource, _ recorded: ContainerSourceDescription
+    _ model: any ModelSource, _ recorded: ContainerSourceDescription, _ digests: FileDigests
   ) throws(VerificationError) -> String? {
     let files = model.files
     guard files.count == recorded.files.count else {
@@ -106,7 +106,7 @@ enum SourceLocator {
       }
       let digest: String
       do {
-        digest = try FileDigests.shared.sha256(ofFile: file)
+        digest = try digests.sha256(ofFile: file)
       } catch {
         throw VerificationError("\(error)", isIOFailure: !error.isWrongKind)
       }

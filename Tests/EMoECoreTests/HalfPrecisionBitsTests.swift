@@ -1,13 +1,13 @@
-import EMoENumerics
+import EMoECore
 import Testing
 
-@Suite("F16 conversions without F16C")
-struct HalfBitsTests {
+@Suite("F16 conversions without F16C: bit for bit as Float16")
+struct HalfPrecisionBitsTests {
   @Test("widening equals Float16 conversion for all 65536 bit patterns")
   func widening() {
     for bits in 0...UInt16.max {
       let expected = Float(Float16(bitPattern: bits))
-      let actual = HalfBits.float(bits)
+      let actual = HalfPrecision.float(fromF16: bits)
       if expected.isNaN {
         #expect(actual.isNaN)
       } else if actual.bitPattern != expected.bitPattern {
@@ -32,7 +32,7 @@ struct HalfBitsTests {
     for bits in patterns {
       let value = Float(bitPattern: bits)
       let expected = Float16(value)
-      let actual = HalfBits.f16(value)
+      let actual = HalfPrecision.f16(from: value)
       if expected.isNaN {
         #expect(Float16(bitPattern: actual).isNaN)
         #expect(actual & 0x0200 != 0, "quiet bit")

@@ -79,12 +79,8 @@ struct LayerSourceCheck {
 
   /// The source role whose rows are the clustered keys.
   private var keyRole: FFNRole? {
-    switch (record.clustering.keys, ffn.isGLU) {
-    case (.w1, false): .w1
-    case (.gate, true): .gate
-    case (.up, true): .up
-    default: nil
-    }
+    let role = record.clustering.keys.ffnRole
+    return ffn.canCluster(role) ? role : nil
   }
 
   // MARK: Stored tensors
@@ -102,7 +98,8 @@ struct LayerSourceCheck {
     guard let entry = container.entry(named: storedName) else {
       return fail("no tensor named \(storedName) is stored")
     }
-    let columns = ffnRole.isWeight && (ffnRole.isInputSide == ffn.transposed)
+    let move = TensorMove(ffnRole, transposed: ffn.transposed, dtype: member.info.dtype)
+    let columns = move.readsColumns
     if let recorded = entry.declaration.source {
       var mismatches: [String] = []
       if recorded.name != member.info.name {
@@ -143,8 +140,7 @@ struct LayerSourceCheck {
     } catch {
       return fail("\(error)")
     }
-    let how =
-      ffnRole.isWeight ? (columns ? "columns" : "rows") : (ffnRole.isInputSide ? "values" : "copy")
+    let how = move.word
     var measures = [
       JSONMember("tensor", .string(storedName)),
       JSONMember("source", .string(member.info.name)),
@@ -296,7 +292,7 @@ struct LayerSourceCheck {
       buffer.withUnsafeMutableBufferPointer { encoded.decode(rows: 0..<n, into: $0.baseAddress!) }
       values = buffer
     } else {
-      values = try Dequantizer.decode(tensor: stored)
+      values = try Dequantizer.floats(of: stored)
     }
     guard values.count == rows * width, reference.count == rows * width else {
       throw VerificationError("holds \(values.count) values, the source \(reference.count)")
@@ -366,7 +362,7 @@ struct LayerSourceCheck {
       guard let stored = try container.tensor(.gate, of: record) else {
         return .failed(.permutation, name, layer: layer, detail: "the layer stores no gate")
       }
-      let gate = try Dequantizer.decode(tensor: stored)
+      let gate = try Dequantizer.floats(of: stored)
       return checkMeans(
         name: name, stored: gate, width: record.hiddenSize, what: "keys (\(keyRole) rows)"
       ) { neuron, column in keys[neuron * record.hiddenSize + column] }
@@ -378,8 +374,8 @@ struct LayerSourceCheck {
   /// Checks the gate bias against the mean of the key matrix's bias over each expert.
   private func gateBias() -> VerificationCheck {
     let name = "layer \(layer) gate_bias"
-    let biasRole: FFNRole =
-      ffn.isGLU ? (record.clustering.keys == .up ? .upBias : .gateBias) : .b1
+    // The structure check has already refused a layer without a key matrix.
+    let biasRole = keyRole?.bias ?? .b1
     guard ffn.member(biasRole) != nil else {
       return .failed(
         .permutation, name, layer: layer,
@@ -390,7 +386,7 @@ struct LayerSourceCheck {
       guard let stored = try container.tensor(.gateBias, of: record) else {
         return .failed(.permutation, name, layer: layer, detail: "missing")
       }
-      let values = try Dequantizer.decode(tensor: stored)
+      let values = try Dequantizer.floats(of: stored)
       return checkMeans(name: name, stored: values, width: 1, what: "\(biasRole) values") {
         neuron, _ in bias[neuron]
       }

@@ -34,6 +34,27 @@ enum VerificationContainers {
     case quantised(int8: Set<ContainerLayerRecord.Role>, q8_0: Set<ContainerLayerRecord.Role>)
   }
 
+  /// A fixed scatter of n neurons into E equal experts (a stand-in for clustering), the same
+  /// as the runner tests' (SplitMix64 seeded from n and E).
+  static func partition(neurons: Int, experts: Int) -> (permutation: [Int], boundaries: [Int]) {
+    var generator = SplitMix(state: UInt64(neurons * 31 + experts))
+    let permutation = Array((0..<neurons).shuffled(using: &generator))
+    let size = neurons / experts
+    return (permutation, (0...experts).map { $0 * size })
+  }
+
+  /// SplitMix64, for reproducible partitions.
+  struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+      state &+= 0x9E37_79B9_7F4A_7C15
+      var z = state
+      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+      return z ^ (z >> 31)
+    }
+  }
+
   /// The container role of a source FFN role.
   static func storedRole(_ role: FFNRole) -> ContainerLayerRecord.Role {
     switch role {
@@ -65,7 +86,7 @@ enum VerificationContainers {
       let ffn = try architecture.layer(layer, in: source)
       let n = ffn.intermediateSize
       let d = ffn.hiddenSize
-      let split = EMoEModelTests.partition(neurons: n, experts: experts)
+      let split = partition(neurons: n, experts: experts)
       let sigma = split.permutation
       let prefix = "emoe.layers.\(layer)."
       var roles: [ContainerLayerRecord.Role: String] = [:]
@@ -122,7 +143,7 @@ enum VerificationContainers {
           let recorded = ContainerTensorSource(
             name: member.info.name, dtype: member.info.dtype, shape: member.info.shape,
             transposed: columns, values: values)
-          if case .quantised(let int8, let q8) = storage, int8.contains(role) {
+          if case .quantised(let int8, _) = storage, int8.contains(role) {
             var (codes, scales) = Int8RowQuantizer.quantize(permuted, rows: n, columns: d)
             if case .shiftCode(let faultRole, let row, let steps) = fault, faultRole == role {
               let index =

@@ -86,7 +86,7 @@ public enum HiddenStateInputs {
     }
     let values: [Float]
     do {
-      values = try tensor.floatValues()
+      values = try Dequantizer.floats(of: tensor)
     } catch {
       throw VerificationError("\(error)", location: location)
     }

@@ -1,6 +1,7 @@
 import EMoECore
 import EMoEFormats
 import EMoENumerics
+import EMoERunner
 
 /// A `.emoe` container seen as the dense model it was converted from: its passthrough tensors
 /// as stored, and every converted layer's FFN tensors put back under their source names and
@@ -128,7 +129,7 @@ public struct ContainerDenseView: ModelSource {
       values = [Float](repeating: 0, count: n * d)
       values.withUnsafeMutableBufferPointer { rows.decode(rows: 0..<n, into: $0.baseAddress!) }
     } else {
-      values = try Dequantizer.decode(tensor: stored)
+      values = try Dequantizer.floats(of: stored)
     }
     let expected = role.isMatrix ? n * d : (role.isNeuronVector ? n : values.count)
     guard values.count == expected, outputShape.elementCount == values.count else {

@@ -2,6 +2,7 @@ import EMoECore
 import EMoEFormats
 import EMoEModel
 import EMoENumerics
+import EMoERunner
 
 /// The EMoE FFN of a layer at k = E (every expert, weight 1, sparse path) against the dense
 /// FFN of the source layer on the same inputs.

@@ -1,6 +1,7 @@
 import EMoECore
 import EMoEFormats
 import EMoENumerics
+import EMoERunner
 
 /// The whole-model comparison of `verify --model`: the dense source model against the model the
 /// container holds (passthrough tensors plus an ``ExpertFFN`` per converted layer), on one fixed

@@ -3,6 +3,7 @@ import EMoEFormats
 import EMoENumerics
 import EMoERunner
 import EMoETestSupport
+import EMoEVerify
 import Foundation
 import Testing
 
@@ -205,7 +206,7 @@ struct VerifierTests {
     let source = try SafeTensorsCheckpoint(path: Self.llama)
     let dense = try LlamaDecoder(source: source).feedForward(layer: 1)
     let n = dense.intermediateSize
-    let split = EMoEModelTests.partition(neurons: n, experts: 8)
+    let split = VerificationContainers.partition(neurons: n, experts: 8)
     let honest = try ExpertFFNWeights(
       permuting: dense, permutation: split.permutation, expertBoundaries: split.boundaries)
     var shifted = split.boundaries

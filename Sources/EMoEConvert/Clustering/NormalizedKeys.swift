@@ -2,7 +2,7 @@ import EMoENumerics
 
 /// L2-normalised keys, row-major `count × dimension`, with their squared norms (1, or 0 for an
 /// all-zero key).
-struct KeyMatrix: Sendable {
+struct NormalizedKeys: Sendable {
   let count: Int
   let dimension: Int
   let values: [Float]

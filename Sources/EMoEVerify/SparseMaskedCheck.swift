@@ -1,4 +1,6 @@
 import EMoECore
+import EMoEFormats
+import EMoERunner
 
 /// The sparse EMoE path against the masked reference at a given top-k, with the same expert
 /// selections.

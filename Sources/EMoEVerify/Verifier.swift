@@ -1,6 +1,7 @@
 import EMoECore
 import EMoEFormats
 import EMoEModel
+import EMoERunner
 
 /// `emoe-pack verify`: checks a `.emoe` container end to end and reports every check.
 ///
@@ -25,10 +26,15 @@ import EMoEModel
 public struct Verifier: Sendable {
   /// What to check.
   public var options: VerificationOptions
+  /// Where the source files' SHA-256 come from (a batch passes the cache its conversion
+  /// filled, so the source is not hashed twice).
+  public var digests: FileDigests
 
   /// Creates a verifier.
-  public init(options: VerificationOptions = VerificationOptions()) {
+  public init(options: VerificationOptions = VerificationOptions(), digests: FileDigests = .shared)
+  {
     self.options = options
+    self.digests = digests
   }
 
   /// Verifies the container at `path`.
@@ -62,11 +68,7 @@ public struct Verifier: Sendable {
           checks: [.failed(.integrity, "header", detail: error.description)])
       }
     }
-    var checks = ContainerIntegrity.verify(container).checks.map { check in
-      VerificationCheck(
-        kind: .integrity, name: check.name, status: check.ok ? .passed : .failed,
-        detail: check.detail)
-    }
+    var checks = ContainerIntegrity.verify(container).checks
     guard !checks.contains(where: \.failed) else {
       let reason = "the file is damaged (integrity failed)"
       checks += [VerificationKind.finite, .permutation, .equivalence, .sparseMasked].map {
@@ -86,7 +88,8 @@ public struct Verifier: Sendable {
           "--top-k \(k) is not between 1 and layer \(record.layer)'s \(record.expertCount) experts")
       }
     }
-    let (located, sourceNote) = try SourceLocator.locate(for: container, explicit: options.source)
+    let (located, sourceNote) = try SourceLocator.locate(
+      for: container, explicit: options.source, digests: digests)
     if options.model && located == nil {
       throw VerificationError(
         "verify --model compares with the dense source model, and none is available: "

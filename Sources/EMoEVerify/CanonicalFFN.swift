@@ -1,5 +1,6 @@
 import EMoEModel
 import EMoENumerics
+import EMoERunner
 
 /// An FFN held as plain F32 matrices in canonical neuron-major form, computed directly.
 ///

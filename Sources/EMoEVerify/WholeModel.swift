@@ -1,6 +1,7 @@
 import EMoECore
 import EMoEFormats
 import EMoEModel
+import EMoERunner
 
 /// A whole model the reference runners can run: a BERT-like encoder or a LLaMA-family decoder,
 /// chosen from the model's detected family.

@@ -1,9 +1,14 @@
 import EMoECore
 
-/// The outcome of one check of `emoe-pack verify`, with the figures it measured.
-public struct VerificationCheck: Sendable {
+/// The outcome of one check of a container, with the figures it measured.
+///
+/// The one result type of every check: the integrity checks of ``ContainerIntegrity`` (which
+/// `inspect --check` runs too) and the layout, source, equivalence and model checks of
+/// `emoe-pack verify` (EMoEVerify) all report it, so a batch, `inspect` and `verify` read the
+/// same records.
+public struct VerificationCheck: Sendable, Equatable {
   /// Whether the check passed, failed, or could not run.
-  public enum Status: String, Sendable {
+  public enum Status: String, Sendable, Equatable {
     /// The check ran and passed.
     case passed
     /// The check ran and failed.
@@ -66,12 +71,15 @@ public struct VerificationCheck: Sendable {
   /// Whether the check failed.
   public var failed: Bool { status == .failed }
 
+  /// Whether the check did not fail (it passed, or it was skipped): the `ok` of its JSON.
+  public var ok: Bool { status != .failed }
+
   /// `{"kind", "name", "layer"?, "status", "ok", "detail"?, "measures"?}`.
   public var json: JSONValue {
     var members = [JSONMember("kind", .string(kind.rawValue)), JSONMember("name", .string(name))]
     if let layer { members.append(JSONMember("layer", .integer(Int64(layer)))) }
     members.append(JSONMember("status", .string(status.rawValue)))
-    members.append(JSONMember("ok", .bool(status != .failed)))
+    members.append(JSONMember("ok", .bool(ok)))
     if !detail.isEmpty { members.append(JSONMember("detail", .string(detail))) }
     if !measures.isEmpty { members.append(JSONMember("measures", .object(measures))) }
     return .object(members)

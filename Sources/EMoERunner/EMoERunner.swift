@@ -1,2 +1,0 @@
-/// Reference runners: dense, masked and sparse FFN forward passes and the verifier.
-public enum EMoERunner {}
