@@ -2,8 +2,8 @@ import EMoECore
 import EMoEFormats
 import EMoEModel
 import EMoERunner
-import EMoEVerify
 import EMoETokenizers
+import EMoEVerify
 
 /// `emoe-pack evaluate`: the dense model and the EMoE model at several top-k values on real
 /// text, by perplexity (decoders) or sentence-embedding cosine (encoders).
