@@ -50,7 +50,8 @@ let package = Package(
     .target(
       name: "EMoEEvaluate",
       dependencies: [
-        "EMoECore", "EMoEFormats", "EMoEModel", "EMoERunner", "EMoEVerify", "EMoETokenizers",
+        "EMoECore", "EMoEFormats", "EMoEModel", "EMoEConvert", "EMoERunner", "EMoEVerify",
+        "EMoETokenizers",
         .product(name: "RealModule", package: "swift-numerics"),
       ]),
     .target(

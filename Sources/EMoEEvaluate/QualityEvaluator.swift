@@ -1,3 +1,4 @@
+import EMoEConvert
 import EMoECore
 import EMoEFormats
 import EMoEModel
@@ -40,11 +41,26 @@ public enum QualityEvaluator {
     } catch {
       throw EvaluationError("\(error)", location: ErrorLocation(file: request.model))
     }
-    func replacing(_ setting: [Int: Int]) throws(EvaluationError) -> [Int: any FeedForwardBlock] {
+    var randomWeights: [Int: ExpertFFNWeights] = [:]
+    if let seed = request.randomBaselineSeed {
+      progress("random partition of every converted layer (seed \(seed))")
+      do {
+        for record in container.layers {
+          randomWeights[record.layer] = try RandomPartition.weights(
+            container: container, record: record, stored: weights[record.layer]!, seed: seed)
+        }
+      } catch {
+        throw EvaluationError("\(error)", location: ErrorLocation(file: request.model))
+      }
+    }
+    func replacing(_ setting: [Int: Int], random: Bool = false) throws(EvaluationError) -> [Int:
+      any FeedForwardBlock]
+    {
       var blocks: [Int: any FeedForwardBlock] = [:]
       do {
         for (layer, k) in setting {
-          blocks[layer] = try ExpertFFN(weights: weights[layer]!, topK: k)
+          blocks[layer] = try ExpertFFN(
+            weights: random ? randomWeights[layer]! : weights[layer]!, topK: k)
         }
       } catch {
         throw EvaluationError("\(error)", location: ErrorLocation(file: request.model))
@@ -60,14 +76,15 @@ public enum QualityEvaluator {
     let segments: Int
     let tokenCount: Int
     let denseValue: Double
-    let run: ([Int: Int]) throws(EvaluationError) -> Double
+    let run: ([Int: Int], Bool) throws(EvaluationError) -> Double
     switch emoe {
     case .decoder:
       let windows = Perplexity.windows(tokens: tokens.count, window: request.window)
       progress("dense model: \(windows.count) windows of up to \(request.window) tokens")
       denseValue = try perplexity(dense, tokens, windows, [:], path: request.model)
-      run = { (setting) throws(EvaluationError) in
-        try perplexity(emoe, tokens, windows, try replacing(setting), path: request.model)
+      run = { (setting, random) throws(EvaluationError) in
+        try perplexity(
+          emoe, tokens, windows, try replacing(setting, random: random), path: request.model)
       }
       (measure, segments, tokenCount) = (.perplexity, windows.count, tokens.count)
     case .encoder:
@@ -78,8 +95,9 @@ public enum QualityEvaluator {
       progress("dense model: \(sentences.count) sentences")
       let reference = try embeddings(dense, sentences, [:], path: request.model)
       denseValue = 1
-      run = { (setting) throws(EvaluationError) in
-        let embedded = try embeddings(emoe, sentences, try replacing(setting), path: request.model)
+      run = { (setting, random) throws(EvaluationError) in
+        let embedded = try embeddings(
+          emoe, sentences, try replacing(setting, random: random), path: request.model)
         return zip(reference, embedded).map { Self.cosine($0, $1) }.reduce(0, +)
           / Double(max(sentences.count, 1))
       }
@@ -90,7 +108,12 @@ public enum QualityEvaluator {
     var points: [QualityReport.Point] = []
     for setting in settings {
       progress("EMoE model at top-k " + describe(setting))
-      points.append(point(setting, try run(setting), container, layerCount, denseCost))
+      var measured = point(setting, try run(setting, false), container, layerCount, denseCost)
+      if !randomWeights.isEmpty {
+        progress("random partition at top-k " + describe(setting))
+        measured.randomValue = try run(setting, true)
+      }
+      points.append(measured)
     }
     var layerPoints: [QualityReport.Point] = []
     if request.perLayer {
@@ -98,14 +121,15 @@ public enum QualityEvaluator {
         for record in container.layers where setting[record.layer]! < record.expertCount {
           progress("layer \(record.layer) alone at top-k \(setting[record.layer]!)")
           let alone = [record.layer: setting[record.layer]!]
-          layerPoints.append(point(alone, try run(alone), container, layerCount, denseCost))
+          layerPoints.append(point(alone, try run(alone, false), container, layerCount, denseCost))
         }
       }
     }
     return QualityReport(
       model: request.model, input: input, tokenizer: tokenizerSummary, tokenCount: tokenCount,
       segments: segments, measure: measure, denseFrom: denseFrom, dense: denseValue,
-      points: points, layerPoints: request.perLayer ? layerPoints : nil)
+      points: points, randomSeed: request.randomBaselineSeed,
+      layerPoints: request.perLayer ? layerPoints : nil)
   }
 
   private static func describe(_ setting: [Int: Int]) -> String {

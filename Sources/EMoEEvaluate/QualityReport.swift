@@ -18,6 +18,8 @@ public struct QualityReport: Sendable {
     public var value: Double
     /// The share of FFN multiply-adds still performed.
     public var active: ActiveCompute
+    /// The value with neurons assigned to experts at random, when measured.
+    public var randomValue: Double?
 
     /// The common top-k, when every layer has the same.
     public var topK: Int? {
@@ -44,6 +46,8 @@ public struct QualityReport: Sendable {
   public var dense: Double
   /// The EMoE model at each setting, most experts first.
   public var points: [Point]
+  /// The seed of the random partition, when `--baseline random` was given.
+  public var randomSeed: UInt64?
   /// With `--per-layer`: each converted layer alone at each top-k below its E, the other layers
   /// dense.
   public var layerPoints: [Point]?
@@ -69,6 +73,11 @@ public struct QualityReport: Sendable {
         JSONMember(measure == .perplexity ? "windows" : "sentences", .integer(Int64(segments))),
         JSONMember("measure", .string(measureName)),
         JSONMember(
+          "random_seed",
+          randomSeed.map { seed in
+            Int64(exactly: seed).map { .integer($0) } ?? .unsignedInteger(seed)
+          } ?? .null),
+        JSONMember(
           "dense",
           .object([
             JSONMember(measureName, .number(dense)), JSONMember("from", .string(denseFrom)),
@@ -89,6 +98,7 @@ public struct QualityReport: Sendable {
                 JSONMember(measureName, .number(point.value)),
                 JSONMember(
                   measure == .perplexity ? "increase" : "loss", .number(change(point.value))),
+                JSONMember("random", randomJSON(point)),
                 JSONMember(
                   "active_fraction",
                   .object([
@@ -98,6 +108,15 @@ public struct QualityReport: Sendable {
               ])
             })),
       ] + (layerPoints.map { [JSONMember("per_layer", .array($0.map(layerJSON)))] } ?? []))
+  }
+
+  /// The random partition's value and change, or `null` when it was not measured.
+  private func randomJSON(_ point: Point) -> JSONValue {
+    guard let random = point.randomValue else { return .null }
+    return .object([
+      JSONMember(measure.rawValue, .number(random)),
+      JSONMember(measure == .perplexity ? "increase" : "loss", .number(change(random))),
+    ])
   }
 
   private func layerJSON(_ point: Point) -> JSONValue {
@@ -119,7 +138,8 @@ public struct QualityReport: Sendable {
       "\(input): \(tokenCount) tokens (\(tokenizer)), \(segments) "
         + (measure == .perplexity ? "windows" : "sentences"),
       "dense (\(denseFrom)): \(measureName) \(number(dense))",
-      "top-k    \(measureName)    change   active FFN (converted / model)",
+      "top-k    \(measureName)    change   active FFN (converted / model)"
+        + (randomSeed != nil ? "   random partition" : ""),
     ]
     for point in points {
       let k = point.topK.map(String.init) ?? "per layer"
@@ -128,7 +148,11 @@ public struct QualityReport: Sendable {
         k.padding(8) + " " + number(point.value).padding(12) + " "
           + ((change >= 0 ? "+" : "") + Self.format(change, digits: 1) + " %").padding(9) + " "
           + Self.format(point.active.convertedLayers * 100, digits: 1) + " % / "
-          + Self.format(point.active.wholeModel * 100, digits: 1) + " %")
+          + Self.format(point.active.wholeModel * 100, digits: 1) + " %"
+          + (point.randomValue.map { random in
+            "   " + number(random) + " (" + (self.change(random) >= 0 ? "+" : "")
+              + Self.format(self.change(random) * 100, digits: 1) + " %)"
+          } ?? ""))
     }
     if let layerPoints, !layerPoints.isEmpty {
       lines.append("one layer sparse at a time, the others dense:")

@@ -21,12 +21,16 @@ public struct QualityRequest: Sendable {
   /// Whether each converted layer is also measured alone at each top-k below its E, the others
   /// dense: which layers tolerate sparsity.
   public var perLayer: Bool
+  /// When set, every setting is also measured with the neurons of each converted layer
+  /// assigned to experts at random (seeded with this value and the layer), same expert sizes
+  /// and router rule: the baseline that shows what clustering is worth.
+  public var randomBaselineSeed: UInt64?
 
   /// A request; see each property.
   public init(
     model: String, text: String? = nil, tokens: String? = nil, source: String? = nil,
     tokenizer: String? = nil, topK: [Int]? = nil, maximumTokens: Int = 1024, window: Int = 512,
-    perLayer: Bool = false
+    perLayer: Bool = false, randomBaselineSeed: UInt64? = nil
   ) {
     self.model = model
     self.text = text
@@ -37,5 +41,6 @@ public struct QualityRequest: Sendable {
     self.maximumTokens = maximumTokens
     self.window = window
     self.perLayer = perLayer
+    self.randomBaselineSeed = randomBaselineSeed
   }
 }

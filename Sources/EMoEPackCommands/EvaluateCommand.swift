@@ -20,7 +20,9 @@ struct EvaluateCommand: ParsableCommand {
       The dense baseline is --source when given, otherwise the container's own dense form \
       (equal to the source: see verify). --per-layer also measures each converted layer alone \
       at each top-k below its E, the others dense: which layers tolerate sparsity. See \
-      docs/evaluate.md.
+      docs/evaluate.md. --baseline random also measures each top-k with every converted \
+      layer's neurons assigned to experts at random (seeded by --baseline-seed and the layer; \
+      same expert sizes, same average-key router rule).
 
       Exit codes: 0 success; 1 I/O failure; 2 a text that is not UTF-8, a model family \
       without a whole-model runner, a --top-k above a layer's E, or no tokenizer; 8 NaN or \
@@ -58,6 +60,16 @@ struct EvaluateCommand: ParsableCommand {
     help: "Also measure each converted layer alone at each top-k below its E, the others dense.")
   var perLayer = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Also measure each top-k with neurons assigned to experts at random (same sizes, same "
+        + "router rule): the evidence for emergent modularity.",
+      valueName: "random"))
+  var baseline: Baseline?
+
+  @Option(name: .customLong("baseline-seed"), help: "The seed of the random partition.")
+  var baselineSeed: UInt64 = 0
+
   @Flag(help: "Print one JSON document on stdout.")
   var json = false
 
@@ -90,7 +102,8 @@ struct EvaluateCommand: ParsableCommand {
     try CommandFailure.report {
       let request = QualityRequest(
         model: model, text: text, tokens: tokens, source: source, tokenizer: tokenizer,
-        topK: try topKValues(), maximumTokens: maxTokens, window: window, perLayer: perLayer)
+        topK: try topKValues(), maximumTokens: maxTokens, window: window, perLayer: perLayer,
+        randomBaselineSeed: baseline == .random ? baselineSeed : nil)
       do {
         let report = try QualityEvaluator.evaluate(request) { logger.info("\($0)") }
         if json {
@@ -105,6 +118,12 @@ struct EvaluateCommand: ParsableCommand {
       }
     }
   }
+}
+
+/// The baselines `--baseline` offers.
+enum Baseline: String, ExpressibleByArgument, CaseIterable {
+  /// Neurons assigned to experts at random.
+  case random
 }
 
 extension Substring {

@@ -198,6 +198,37 @@ struct EvaluateCommandTests {
     #expect(abs(modelShare - (share + 5) / 6) < 1e-12)
   }
 
+  @Test(
+    "--baseline random: k = E is still the dense model, k < E is worse than clustering, seeded",
+    .enabled(if: Oracles.miniLM))
+  func randomBaseline() throws {
+    let model = try #require(try TestPaths.miniLM())
+    let directory = try TemporaryDirectory()
+    let container = directory.file("minilm.emoe")
+    let converted = try CommandRunner.run(["convert", model, container, "--quiet"])
+    try #require(converted.status == 0, "\(converted.stderr)")
+    func evaluate(seed: Int) throws -> [JSONValue] {
+      let report = try Self.json(
+        CommandRunner.run([
+          "evaluate", container, "--text", Self.licence, "--source", model, "--top-k", "16,4",
+          "--baseline", "random", "--baseline-seed", String(seed), "--max-tokens", "1500",
+          "--json", "--quiet",
+        ]))
+      #expect(report["random_seed"]?.intValue == seed)
+      return try #require(report["results"]?.arrayValue)
+    }
+    let first = try evaluate(seed: 7)
+    let again = try evaluate(seed: 7)
+    let other = try evaluate(seed: 8)
+    let randomFull = try #require(first[0]["random"]?["cosine"]?.doubleValue)
+    let randomSparse = try #require(first[1]["random"]?["cosine"]?.doubleValue)
+    let clustered = try #require(first[1]["cosine"]?.doubleValue)
+    #expect(randomFull > 0.99999, "every expert of a random partition is the dense FFN")
+    #expect(randomSparse < clustered - 0.005, "random \(randomSparse), clustered \(clustered)")
+    #expect(again[1]["random"]?["cosine"]?.doubleValue == randomSparse, "same seed, same value")
+    #expect(other[1]["random"]?["cosine"]?.doubleValue != randomSparse, "another seed differs")
+  }
+
   @Test("evaluate refuses what it cannot measure, with exit 2 and the reason")
   func errors() throws {
     let directory = try TemporaryDirectory()
@@ -221,6 +252,7 @@ struct EvaluateCommandTests {
       (["evaluate", gpt2, "--tokens", ids], 2, "GPT-2"),
       (["evaluate", llama, "--tokens", ids, "--text", Self.licence], 64, "exactly one of"),
       (["evaluate", llama, "--tokens", ids, "--top-k", "4,x"], 64, "'x'"),
+      (["evaluate", llama, "--tokens", ids, "--baseline", "shuffled"], 64, "shuffled"),
     ]
     for (arguments, status, text) in cases {
       let output = try CommandRunner.run(arguments)
@@ -232,5 +264,16 @@ struct EvaluateCommandTests {
       CommandRunner.run(["evaluate", llama, "--tokens", ids, "--json", "--quiet"]))
     #expect(report["tokenizer"] == .string("token ids"))
     #expect(report["tokens"]?.intValue == 6)
+    // A decoder's random partition at k = E is the dense model too.
+    let random = try Self.json(
+      CommandRunner.run([
+        "evaluate", llama, "--tokens", ids, "--baseline", "random", "--top-k", "64", "--json",
+        "--quiet",
+      ]))
+    let dense = try #require(random["dense"]?["perplexity"]?.doubleValue)
+    let shuffled = try #require(
+      random["results"]?.arrayValue?.first?["random"]?["perplexity"]?.doubleValue)
+    #expect(
+      abs(shuffled / dense - 1) < 1e-4, "dense \(dense), random partition at k = E \(shuffled)")
   }
 }
