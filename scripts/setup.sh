@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in libzstd-dev libopenblas-dev libjson-c-dev pkg-config; do
+for pkg in libzstd-dev libopenblas-dev libjson-c-dev pkg-config chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -53,18 +53,21 @@ public enum QualityEvaluator {
         throw EvaluationError("\(error)", location: ErrorLocation(file: request.model))
       }
     }
+    /// The FFNs of the last clustered run, for its expert load.
+    var lastBlocks: [Int: LoadCountingFFN] = [:]
     func replacing(_ setting: [Int: Int], random: Bool = false) throws(EvaluationError) -> [Int:
       any FeedForwardBlock]
     {
-      var blocks: [Int: any FeedForwardBlock] = [:]
+      var blocks: [Int: LoadCountingFFN] = [:]
       do {
         for (layer, k) in setting {
-          blocks[layer] = try ExpertFFN(
-            weights: random ? randomWeights[layer]! : weights[layer]!, topK: k)
+          blocks[layer] = LoadCountingFFN(
+            try ExpertFFN(weights: random ? randomWeights[layer]! : weights[layer]!, topK: k))
         }
       } catch {
         throw EvaluationError("\(error)", location: ErrorLocation(file: request.model))
       }
+      if !random { lastBlocks = blocks }
       return blocks
     }
     let layerCount = try modelLayerCount(emoe, container)
@@ -109,6 +112,7 @@ public enum QualityEvaluator {
     for setting in settings {
       progress("EMoE model at top-k " + describe(setting))
       var measured = point(setting, try run(setting, false), container, layerCount, denseCost)
+      measured.expertLoad = lastBlocks.mapValues(\.load)
       if !randomWeights.isEmpty {
         progress("random partition at top-k " + describe(setting))
         measured.randomValue = try run(setting, true)
@@ -125,11 +129,28 @@ public enum QualityEvaluator {
         }
       }
     }
-    return QualityReport(
+    var report = QualityReport(
       model: request.model, input: input, tokenizer: tokenizerSummary, tokenCount: tokenCount,
       segments: segments, measure: measure, denseFrom: denseFrom, dense: denseValue,
       points: points, randomSeed: request.randomBaselineSeed,
       layerPoints: request.perLayer ? layerPoints : nil)
+    report.layers = container.layers.map {
+      QualityReport.Layer(
+        layer: $0.layer, experts: $0.expertCount, topK: $0.topK,
+        clustering: "\($0.clustering.method) on \($0.clustering.keys.rawValue)",
+        sse: $0.clustering.sse)
+    }
+    let manifest = container.manifest
+    report.provenance =
+      [
+        ("tool", "\(manifest.tool.name) \(manifest.tool.version)"),
+        ("source format", manifest.source.format),
+      ]
+      + manifest.source.files.map {
+        ("source file", "\($0.name) (\($0.size) bytes, SHA-256 \($0.sha256))")
+      }
+      + [("options", manifest.options.serialized())]
+    return report
   }
 
   private static func describe(_ setting: [Int: Int]) -> String {

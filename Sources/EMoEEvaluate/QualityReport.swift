@@ -20,6 +20,8 @@ public struct QualityReport: Sendable {
     public var active: ActiveCompute
     /// The value with neurons assigned to experts at random, when measured.
     public var randomValue: Double?
+    /// Tokens routed to each expert, per converted layer (every window or sentence counted).
+    public var expertLoad: [Int: [Int]] = [:]
 
     /// The common top-k, when every layer has the same.
     public var topK: Int? {
@@ -28,8 +30,26 @@ public struct QualityReport: Sendable {
     }
   }
 
+  /// What the container says about one converted layer.
+  public struct Layer: Sendable {
+    /// The layer index.
+    public var layer: Int
+    /// E.
+    public var experts: Int
+    /// The stored top-k.
+    public var topK: Int
+    /// The clustering's method and key matrix (`balanced-kmeans on gate`).
+    public var clustering: String
+    /// The clustering's sum of squared distances.
+    public var sse: Double
+  }
+
   /// The container.
   public var model: String
+  /// Its converted layers.
+  public var layers: [Layer] = []
+  /// How it was made: tool, source files and their SHA-256, options.
+  public var provenance: [(key: String, value: String)] = []
   /// The text file, or the token file.
   public var input: String
   /// What tokenised the text (`GGUF tokenizer.ggml gpt2/smollm`), or `token ids`.
@@ -100,6 +120,12 @@ public struct QualityReport: Sendable {
                   measure == .perplexity ? "increase" : "loss", .number(change(point.value))),
                 JSONMember("random", randomJSON(point)),
                 JSONMember(
+                  "expert_load",
+                  .object(
+                    point.expertLoad.sorted { $0.key < $1.key }.map { layer, counts in
+                      JSONMember(String(layer), .array(counts.map { .integer(Int64($0)) }))
+                    })),
+                JSONMember(
                   "active_fraction",
                   .object([
                     JSONMember("converted_layers", .number(point.active.convertedLayers)),
@@ -107,7 +133,21 @@ public struct QualityReport: Sendable {
                   ])),
               ])
             })),
-      ] + (layerPoints.map { [JSONMember("per_layer", .array($0.map(layerJSON)))] } ?? []))
+      ] + (layerPoints.map { [JSONMember("per_layer", .array($0.map(layerJSON)))] } ?? [])
+        + [
+          JSONMember(
+            "layers",
+            .array(
+              layers.map { layer in
+                .object([
+                  JSONMember("layer", .integer(Int64(layer.layer))),
+                  JSONMember("experts", .integer(Int64(layer.experts))),
+                  JSONMember("top_k", .integer(Int64(layer.topK))),
+                  JSONMember("clustering", .string(layer.clustering)),
+                  JSONMember("sse", .number(layer.sse)),
+                ])
+              }))
+        ])
   }
 
   /// The random partition's value and change, or `null` when it was not measured.

@@ -22,7 +22,9 @@ struct EvaluateCommand: ParsableCommand {
       at each top-k below its E, the others dense: which layers tolerate sparsity. See \
       docs/evaluate.md. --baseline random also measures each top-k with every converted \
       layer's neurons assigned to experts at random (seeded by --baseline-seed and the layer; \
-      same expert sizes, same average-key router rule).
+      same expert sizes, same average-key router rule). --report writes the figures, the \
+      per-layer sensitivity, the expert load at the stored top-k, the clustering SSE and the \
+      conversion's provenance as one HTML page (written atomically; it may not be an input).
 
       Exit codes: 0 success; 1 I/O failure; 2 a text that is not UTF-8, a model family \
       without a whole-model runner, a --top-k above a layer's E, or no tokenizer; 8 NaN or \
@@ -70,6 +72,9 @@ struct EvaluateCommand: ParsableCommand {
   @Option(name: .customLong("baseline-seed"), help: "The seed of the random partition.")
   var baselineSeed: UInt64 = 0
 
+  @Option(help: "Also write a self-contained HTML report (inline SVG, no script) to this file.")
+  var report: String?
+
   @Flag(help: "Print one JSON document on stdout.")
   var json = false
 
@@ -104,12 +109,28 @@ struct EvaluateCommand: ParsableCommand {
         model: model, text: text, tokens: tokens, source: source, tokenizer: tokenizer,
         topK: try topKValues(), maximumTokens: maxTokens, window: window, perLayer: perLayer,
         randomBaselineSeed: baseline == .random ? baselineSeed : nil)
+      if let report {
+        let inputs = [model, text, tokens, source, tokenizer].compactMap { $0 }
+        try OutputSafety.check(
+          inputs: inputs.map { ($0, "the input \($0)") }, outputs: [(report, "--report")])
+      }
       do {
-        let report = try QualityEvaluator.evaluate(request) { logger.info("\($0)") }
+        let result = try QualityEvaluator.evaluate(request) { logger.info("\($0)") }
+        if let report {
+          let writer = try AtomicFileWriter(destination: report)
+          do {
+            try writer.write(Array(result.html().utf8))
+            try writer.commit()
+          } catch {
+            writer.abort()
+            throw error
+          }
+          logger.info("wrote \(report)")
+        }
         if json {
-          print(report.json().prettySerialized())
+          print(result.json().prettySerialized())
         } else {
-          for line in report.lines() { print(line) }
+          for line in result.lines() { print(line) }
         }
       } catch let error as EvaluationError {
         CommandFailure.printError("\(error)")

@@ -24,5 +24,10 @@ public enum Oracles {
     TestPaths.oraclesRequired || (try? TestPaths.smolLM2()) != nil
   }
 
+  /// Whether the tests that render pages in headless Chromium run.
+  public static var chromium: Bool {
+    TestPaths.oraclesRequired || TestPaths.chromium != nil
+  }
+
   private static let importable = Mutex<[String: Bool]>([:])
 }

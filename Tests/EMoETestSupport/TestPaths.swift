@@ -35,6 +35,11 @@ public enum TestPaths {
     try realModel("SmolLM2-135M-Instruct.Q4_1.gguf")
   }
 
+  /// Debian's `chromium` (installed by `scripts/setup.sh`), or `nil` when absent.
+  public static var chromium: String? {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileSystem.exists($0) }
+  }
+
   private static func realModel(_ relative: String) throws -> String? {
     let path = models + "/" + relative
     if FileSystem.exists(path) { return path }
