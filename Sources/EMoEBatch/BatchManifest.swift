@@ -119,11 +119,11 @@ private struct Parser {
           defaultVerify = try flag(member.value, key)
           continue
         }
-        guard ConversionOptions.longOptionNames.contains(member.key) else {
+        guard let name = Self.optionName(member.key) else {
           throw error(key, unknownKeyReason(member.key, perJob: false))
         }
         try set(&defaults, member, key)
-        defaultKeys[member.key] = key
+        defaultKeys[name] = key
       }
     }
     guard let jobsValue = root["jobs"] else { throw error("", "missing key \"jobs\"") }
@@ -161,11 +161,11 @@ private struct Parser {
       case "verify": job.verify = try flag(member.value, key)
       case "export": job.exports = try exports(member.value, key)
       default:
-        guard ConversionOptions.longOptionNames.contains(member.key) else {
+        guard let name = Self.optionName(member.key) else {
           throw error(key, unknownKeyReason(member.key, perJob: true))
         }
         try set(&options, member, key)
-        optionKeys[member.key] = key
+        optionKeys[name] = key
       }
     }
     if job.input.isEmpty { throw error(base, "missing key \"input\"") }
@@ -183,6 +183,12 @@ private struct Parser {
       throw error("\(base).input", "input not found: \(job.input)")
     }
     return job
+  }
+
+  /// The option a manifest key sets (an old spelling such as `gate-bias` counts), or `nil`.
+  private static func optionName(_ key: String) -> String? {
+    if ConversionOptions.longOptionNames.contains(key) { return key }
+    return ConversionOptions.longOptionAliases[key]
   }
 
   private func unknownKeyReason(_ key: String, perJob: Bool) -> String {

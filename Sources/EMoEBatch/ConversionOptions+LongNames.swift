@@ -102,7 +102,7 @@ extension ConversionOptions {
         compressionLevel = level
       }
     case "allow-uneven": allowUneven = try flag()
-    case "gate-bias": gateBias = try flag()
+    case "router-bias", "gate-bias": routerBias = try flag()
     default:
       throw LongOptionError(reason: "unknown option '\(name)'")
     }

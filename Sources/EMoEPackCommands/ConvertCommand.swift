@@ -80,7 +80,11 @@ struct ConvertCommand: AsyncParsableCommand {
   @Flag(name: .customLong("allow-uneven"), help: Self.help("allow-uneven"))
   var allowUneven = false
 
-  @Flag(name: .customLong("gate-bias"), help: Self.help("gate-bias"))
+  @Flag(name: .customLong("router-bias"), help: Self.help("router-bias"))
+  var routerBias = false
+
+  /// `--gate-bias`, the old spelling of `--router-bias`, still accepted but not shown.
+  @Flag(name: .customLong("gate-bias"), help: .hidden)
   var gateBias = false
 
   @Option(help: "Write a Make dependency file: OUT.emoe: IN [shards...] [config.json].")
@@ -97,7 +101,7 @@ struct ConvertCommand: AsyncParsableCommand {
       experts: experts, topK: topK, layers: layers,
       clusterOn: clusterOn, quantize: quantize, compressionLevel: compress,
       seed: seed, threads: threads, ffnPattern: ffnPattern, restarts: restarts,
-      allowUneven: allowUneven, gateBias: gateBias)
+      allowUneven: allowUneven, routerBias: routerBias || gateBias)
   }
 
   func validate() throws {

@@ -1,7 +1,8 @@
-import EMoEBatch
 import EMoEConvert
 import EMoECore
 import Testing
+
+@testable import EMoEBatch
 
 /// `ConversionOptions.descriptors` is the one table of conversion options: the batch manifest
 /// keys and the recorded JSON names are exactly its entries (EMoEPackCommandsTests checks
@@ -36,10 +37,44 @@ struct ConversionOptionTableTests {
     #expect(
       recorded == [
         "experts", "top_k", "layers", "cluster_on", "quantize", "compress", "seed", "restarts",
-        "allow_uneven", "gate_bias", "ffn_pattern",
+        "allow_uneven", "router_bias", "ffn_pattern",
       ])
     // threads is read back but never recorded.
     let parsed = try ConversionOptions(json: .object([JSONMember("threads", .integer(3))]))
     #expect(parsed.threads == 3)
+  }
+}
+
+/// The router is called the router: `router-bias`, with the old `gate-bias` still read.
+@Suite("router-bias and its old spelling gate-bias")
+struct RouterBiasSpellingTests {
+  @Test("a batch manifest takes router-bias, and the old gate-bias key still works")
+  func batchKeys() throws {
+    let workspace = try BatchWorkspace(models: ["bert-tiny"])
+    for key in ["router-bias", "gate-bias"] {
+      let manifest = try BatchManifest(
+        text: Array(
+          """
+          {"defaults": {"\(key)": true},
+           "jobs": [{"input": "bert-tiny/model.safetensors", "output": "a.emoe"}]}
+          """.utf8), path: workspace.file("batch.json"))
+      #expect(manifest.jobs[0].options.routerBias, "\(key)")
+      #expect(manifest.jobs[0].optionKeys["router-bias"] == "defaults.\(key)")
+    }
+    var options = ConversionOptions()
+    #expect(throws: LongOptionError.self) {
+      try options.set(longName: "gate-bais", to: .bool(true))
+    }
+  }
+
+  @Test("a container recording gate_bias is not stale for the rename alone")
+  func freshnessReadsOldName() throws {
+    var old = try #require(ConversionOptions(routerBias: true).json.objectValue)
+    let index = try #require(old.firstIndex { $0.key == "router_bias" })
+    old[index].key = "gate_bias"
+    let recorded = try ConversionOptions(json: .object(old)).json
+    #expect(
+      JobFreshness.optionChange(
+        recorded: recorded, wanted: ConversionOptions(routerBias: true).json) == nil)
   }
 }

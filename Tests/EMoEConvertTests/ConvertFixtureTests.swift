@@ -73,12 +73,12 @@ struct ConvertFixtureTests {
   }
 
   @Test(
-    "--gate-bias, --cluster-on up, uneven sizes, and another seed",
+    "--router-bias, --cluster-on up, uneven sizes, and another seed",
     .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func variants() throws {
     try PythonOracle.require(["numpy", "safetensors"])
     let cases: [(String, ConversionOptions)] = [
-      ("bert-tiny", ConversionOptions(experts: 8, layers: "0", gateBias: true)),
+      ("bert-tiny", ConversionOptions(experts: 8, layers: "0", routerBias: true)),
       ("llama-tiny", ConversionOptions(experts: 8, layers: "3", clusterOn: .up, seed: 7)),
       ("bert-tiny", ConversionOptions(experts: 3, layers: "1", allowUneven: true)),
     ]
@@ -91,7 +91,7 @@ struct ConvertFixtureTests {
       #expect(report["ok"]?.boolValue == true, "\(options.json.serialized()): \(report)")
       let container = try ContainerFile(path: path)
       let record = try #require(container.layers.first)
-      if options.gateBias { #expect(record.tensors[.gateBias] != nil) }
+      if options.routerBias { #expect(record.tensors[.gateBias] != nil) }
       if options.clusterOn == .up { #expect(record.clustering.keys == .up) }
       if options.allowUneven {
         #expect(summary.layers.first?.expertSizes.sorted() == [42, 43, 43])

@@ -37,12 +37,17 @@ extension ConversionOptions {
       "allow-uneven", json: .allowUneven, .flag,
       help: "Allow n not divisible by E (sizes differ by 1)."),
     .init(
-      "gate-bias", json: .gateBias, .flag, help: "Store the mean of b1 per expert as a gate bias."),
+      "router-bias", json: .routerBias, .flag,
+      help: "Store the mean of b1 per expert as a router bias."),
   ]
 
   /// The `emoe-pack convert` long option names that set conversion options, without dashes: the
   /// keys a batch manifest's `defaults` and jobs use for them.
   public static var longOptionNames: [String] { descriptors.map(\.longName) }
+
+  /// Old spellings still accepted, by the name they stand for: `--gate-bias` (and the batch key
+  /// `gate-bias`) from before the router was called the router.
+  public static let longOptionAliases = ["gate-bias": "router-bias"]
 
   /// The descriptor of `--longName`; the table holds every name the callers use.
   public static func descriptor(_ longName: String) -> ConversionOptionDescriptor? {
@@ -64,7 +69,9 @@ extension ConversionOptions: Codable {
     case threads
     case restarts
     case allowUneven = "allow_uneven"
-    case gateBias = "gate_bias"
+    case routerBias = "router_bias"
+    /// The name `router_bias` had before the router was called the router; still read.
+    case legacyGateBias = "gate_bias"
     case ffnPattern = "ffn_pattern"
   }
 
@@ -87,7 +94,7 @@ extension ConversionOptions: Codable {
     try container.encode(seed, forKey: .seed)
     try container.encode(restarts, forKey: .restarts)
     try container.encode(allowUneven, forKey: .allowUneven)
-    try container.encode(gateBias, forKey: .gateBias)
+    try container.encode(routerBias, forKey: .routerBias)
     try container.encode(ffnPattern, forKey: .ffnPattern)
   }
 
@@ -144,7 +151,7 @@ extension ConversionOptions: Codable {
       case .threads: threads = try integer()
       case .restarts: restarts = try integer()
       case .allowUneven: allowUneven = try flag()
-      case .gateBias: gateBias = try flag()
+      case .routerBias, .legacyGateBias: routerBias = try flag()
       case .ffnPattern: ffnPattern = try text()
       }
     }

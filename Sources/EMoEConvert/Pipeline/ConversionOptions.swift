@@ -31,8 +31,8 @@ public struct ConversionOptions: Sendable, Hashable {
   public var restarts: Int?
   /// Whether n need not be a multiple of E (`--allow-uneven`).
   public var allowUneven: Bool
-  /// Whether to store the mean of b1 per expert as a gate bias (`--gate-bias`).
-  public var gateBias: Bool
+  /// Whether to store the mean of b1 per expert as a router bias (`--router-bias`).
+  public var routerBias: Bool
 
   /// The zstd level `--compress` uses without a value.
   public static let defaultCompressionLevel = 3
@@ -42,7 +42,7 @@ public struct ConversionOptions: Sendable, Hashable {
     experts: Int? = nil, topK: Int? = nil, layers: String? = nil,
     clusterOn: LayerFFN.KeyMatrix = .gate, quantize: ExpertQuantization = .none,
     compressionLevel: Int? = nil, seed: Int = 0, threads: Int? = nil, ffnPattern: String? = nil,
-    restarts: Int? = nil, allowUneven: Bool = false, gateBias: Bool = false
+    restarts: Int? = nil, allowUneven: Bool = false, routerBias: Bool = false
   ) {
     self.experts = experts
     self.topK = topK
@@ -55,7 +55,7 @@ public struct ConversionOptions: Sendable, Hashable {
     self.ffnPattern = ffnPattern
     self.restarts = restarts
     self.allowUneven = allowUneven
-    self.gateBias = gateBias
+    self.routerBias = routerBias
   }
 
   /// Checks the values that make sense on their own, whatever the model.

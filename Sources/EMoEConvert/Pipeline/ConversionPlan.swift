@@ -189,9 +189,9 @@ public struct ConversionPlan: Sendable {
           "\(location): --quantize q8_0 needs rows whose length is a multiple of 32; layer "
             + "\(ffn.layer) has d = \(ffn.hiddenSize) (use --quantize int8)")
       }
-      if options.gateBias && ffn.member(biasRole(of: ffn, options.clusterOn)) == nil {
+      if options.routerBias && ffn.member(biasRole(of: ffn, options.clusterOn)) == nil {
         throw .invalidOptions(
-          "\(location): --gate-bias averages the key bias over each expert, but layer "
+          "\(location): --router-bias averages the key bias over each expert, but layer "
             + "\(ffn.layer) has no \(biasRole(of: ffn, options.clusterOn)) tensor")
       }
     }
@@ -258,7 +258,7 @@ public struct ConversionPlan: Sendable {
     }
     add(.permutation, "permutation", n <= Int(Int32.max) ? .i32 : .i64, [n], .permutation)
     add(.gate, "gate", .f32, [experts, d], .gate)
-    if options.gateBias { add(.gateBias, "gate_bias", .f32, [experts], .gateBias) }
+    if options.routerBias { add(.gateBias, "gate_bias", .f32, [experts], .gateBias) }
 
     for member in ffn.members {
       let info = member.info

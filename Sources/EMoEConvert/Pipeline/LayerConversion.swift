@@ -61,7 +61,7 @@ struct LayerConversion {
         gate = AverageKeyGate.gate(keys: buffer, dimension: d, partition: partition)
       }
     }
-    if options.gateBias {
+    if options.routerBias {
       let bias = try floats(ConversionPlan.biasRole(of: ffn, layer.keyChoice))
       gateBias = AverageKeyGate.bias(b1: bias, partition: partition)
     }
