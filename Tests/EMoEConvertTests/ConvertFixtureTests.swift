@@ -68,7 +68,7 @@ struct ConvertFixtureTests {
       let record = try #require(container.layers.first)
       let matrix = try #require(record.tensors[fixture == "bert-tiny" ? .w2 : .wd])
       #expect(container.entry(named: matrix)?.dtype == (quantization == .int8 ? .i8 : .q8_0))
-      #expect(container.entry(named: record.tensors[.gate] ?? "")?.dtype == .f32)
+      #expect(container.entry(named: record.tensors[.router] ?? "")?.dtype == .f32)
     }
   }
 
@@ -91,7 +91,7 @@ struct ConvertFixtureTests {
       #expect(report["ok"]?.boolValue == true, "\(options.json.serialized()): \(report)")
       let container = try ContainerFile(path: path)
       let record = try #require(container.layers.first)
-      if options.routerBias { #expect(record.tensors[.gateBias] != nil) }
+      if options.routerBias { #expect(record.tensors[.routerBias] != nil) }
       if options.clusterOn == .up { #expect(record.clustering.keys == .up) }
       if options.allowUneven {
         #expect(summary.layers.first?.expertSizes.sorted() == [42, 43, 43])

@@ -257,8 +257,8 @@ public struct ConversionPlan: Sendable {
           content: content))
     }
     add(.permutation, "permutation", n <= Int(Int32.max) ? .i32 : .i64, [n], .permutation)
-    add(.gate, "gate", .f32, [experts, d], .gate)
-    if options.routerBias { add(.gateBias, "gate_bias", .f32, [experts], .gateBias) }
+    add(.router, "router", .f32, [experts, d], .router)
+    if options.routerBias { add(.routerBias, "router_bias", .f32, [experts], .routerBias) }
 
     for member in ffn.members {
       let info = member.info

@@ -35,9 +35,13 @@ extension ContainerLayerRecord: Codable {
     var tensors: [Role: String] = [:]
     for member in members {
       let path = container.codingPath + [CodingKeys.tensors, JSONKey(member.key)]
-      guard let role = Role(rawValue: member.key) else {
+      guard let role = Role(storedName: member.key) else {
         throw ContainerManifestIssue(
           codingPath: path, detail: "'\(member.key)' is not a layer tensor role")
+      }
+      guard tensors[role] == nil else {
+        throw ContainerManifestIssue(
+          codingPath: path, detail: "role '\(role.rawValue)' is given twice (under its old name)")
       }
       guard let name = member.value.stringValue, !name.isEmpty else {
         throw ContainerManifestIssue(codingPath: path, detail: "must be a tensor name")

@@ -2,11 +2,11 @@ import EMoEFormats
 import EMoEModel
 
 extension ContainerLayerRecord.Role {
-  /// The source FFN role this stored role holds, or `nil` for the permutation, gate and gate
+  /// The source FFN role this stored role holds, or `nil` for the permutation, router and router
   /// bias, which the conversion computes.
   var ffnRole: FFNRole? {
     switch self {
-    case .permutation, .gate, .gateBias: nil
+    case .permutation, .router, .routerBias: nil
     case .w1: .w1
     case .b1: .b1
     case .w2: .w2
