@@ -52,17 +52,29 @@ public struct BatchJobResult: Sendable, Equatable {
 
   /// The result as one JSON object of the `batch --json` summary.
   public var json: JSONValue {
-    var members = [
-      JSONMember("input", .string(input)),
-      JSONMember("output", .string(output)),
-      JSONMember("status", .string(status.rawValue)),
-      JSONMember("reason", .string(reason)),
-      JSONMember("seconds", .number((seconds * 1000).rounded() / 1000)),
-      JSONMember("skipped", .bool(status == .skipped)),
-      JSONMember("output_bytes", outputBytes.map { .integer(Int64($0)) } ?? .null),
-      JSONMember("output_sha256", outputSHA256.map { .string($0) } ?? .null),
-    ]
-    if let error { members.append(JSONMember("error", .string(error))) }
-    return .object(members)
+    // Encoding into a JSONValue cannot fail (no member throws, nor does the encoder).
+    (try? JSONValueEncoder().encode(self)) ?? .object([])
+  }
+}
+
+extension BatchJobResult: Encodable {
+  enum CodingKeys: String, CodingKey {
+    case input, output, status, reason, seconds, skipped
+    case outputBytes = "output_bytes"
+    case outputSHA256 = "output_sha256"
+    case error
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(input, forKey: .input)
+    try container.encode(output, forKey: .output)
+    try container.encode(status.rawValue, forKey: .status)
+    try container.encode(reason, forKey: .reason)
+    try container.encode((seconds * 1000).rounded() / 1000, forKey: .seconds)
+    try container.encode(status == .skipped, forKey: .skipped)
+    try container.encode(outputBytes, forKey: .outputBytes)
+    try container.encode(outputSHA256, forKey: .outputSHA256)
+    try container.encodeIfPresent(error, forKey: .error)
   }
 }

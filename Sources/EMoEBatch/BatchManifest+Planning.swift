@@ -83,7 +83,7 @@ extension BatchManifest {
         }
       }
     } catch {
-      throw BatchManifestError.conflict(error, path: path, map: map)
+      throw BatchManifestError.conflict(error, path: path, document: document)
     }
     for (job, _) in planned {
       for output in job.namedOutputs where output.isFolder {

@@ -15,7 +15,7 @@ public struct BatchManifest: Sendable {
   public let directory: String
   /// The jobs, in manifest order.
   public let jobs: [BatchJob]
-  let map: JSONTextMap
+  let document: JSONDocument
 
   /// The keys a job may have besides the conversion options.
   static let jobKeys = ["input", "output", "verify", "export", "depfile"]
@@ -42,34 +42,29 @@ public struct BatchManifest: Sendable {
   public init(text: [UInt8], path: String) throws(BatchManifestError) {
     self.path = path
     directory = FileSystem.directory(of: path)
-    let parsed = text.withUnsafeBytes { raw in
-      Result { () throws(JSONParseError) in try JSONValue.parse(raw) }
-    }
-    let root: JSONValue
     do {
-      root = try parsed.get()
+      document = try JSONDocument(parsing: text)
     } catch {
-      let position = JSONTextMap.lineAndColumn(in: text, of: error.offset)
+      let position = JSONDocument.lineAndColumn(in: text, of: error.offset)
       let reason =
         error.duplicateKey.map { "duplicate key '\($0)'" } ?? "invalid JSON: \(error.reason)"
       throw BatchManifestError(
         location: ErrorLocation(file: path, offset: error.offset), line: position.line,
         column: position.column, reason: reason)
     }
-    map = JSONTextMap(text)
-    let parser = Parser(path: path, directory: directory, map: map)
-    jobs = try parser.jobs(root)
+    let parser = Parser(path: path, directory: directory, document: document)
+    jobs = try parser.jobs(document.root)
   }
 
   /// An error at the key path `key`, with its line and column.
   func error(_ key: String, _ reason: String) -> BatchManifestError {
-    BatchManifestError.at(key, reason, path: path, map: map)
+    BatchManifestError.at(key, reason, path: path, document: document)
   }
 }
 
 extension BatchManifestError {
   /// The error for two claims on one file, at the output's key path (the conflict's label).
-  static func conflict(_ conflict: PathConflict, path: String, map: JSONTextMap)
+  static func conflict(_ conflict: PathConflict, path: String, document: JSONDocument)
     -> BatchManifestError
   {
     let spelled = conflict.otherPath == conflict.path ? "" : " (\(conflict.otherPath))"
@@ -78,15 +73,16 @@ extension BatchManifestError {
       ? "output path \(conflict.path) would overwrite a file read by \(conflict.otherLabel)"
         + spelled
       : "duplicate output path \(conflict.path) (also written by \(conflict.otherLabel))"
-    return at(conflict.label, reason, path: path, map: map)
+    return at(conflict.label, reason, path: path, document: document)
   }
 
-  /// An error at the key path `key` of the manifest at `path`, located through `map`.
-  static func at(_ key: String, _ reason: String, path: String, map: JSONTextMap)
+  /// An error at the key path `key` of the manifest at `path`, located through `document`'s
+  /// positions.
+  static func at(_ key: String, _ reason: String, path: String, document: JSONDocument)
     -> BatchManifestError
   {
-    let offset = map.offset(of: key)
-    let position = offset.map { map.lineAndColumn(of: $0) }
+    let offset = document.offset(ofKeyPath: key)
+    let position = offset.map { document.lineAndColumn(of: $0) }
     return BatchManifestError(
       location: ErrorLocation(file: path, key: key, offset: offset), line: position?.line,
       column: position?.column, reason: reason)
@@ -97,10 +93,10 @@ extension BatchManifestError {
 private struct Parser {
   let path: String
   let directory: String
-  let map: JSONTextMap
+  let document: JSONDocument
 
   func error(_ key: String, _ reason: String) -> BatchManifestError {
-    BatchManifestError.at(key, reason, path: path, map: map)
+    BatchManifestError.at(key, reason, path: path, document: document)
   }
 
   func jobs(_ root: JSONValue) throws(BatchManifestError) -> [BatchJob] {
@@ -123,11 +119,11 @@ private struct Parser {
           defaultVerify = try flag(member.value, key)
           continue
         }
-        guard ConversionOptions.longOptionNames.contains(member.key) else {
+        guard let name = Self.optionName(member.key) else {
           throw error(key, unknownKeyReason(member.key, perJob: false))
         }
         try set(&defaults, member, key)
-        defaultKeys[member.key] = key
+        defaultKeys[name] = key
       }
     }
     guard let jobsValue = root["jobs"] else { throw error("", "missing key \"jobs\"") }
@@ -165,11 +161,11 @@ private struct Parser {
       case "verify": job.verify = try flag(member.value, key)
       case "export": job.exports = try exports(member.value, key)
       default:
-        guard ConversionOptions.longOptionNames.contains(member.key) else {
+        guard let name = Self.optionName(member.key) else {
           throw error(key, unknownKeyReason(member.key, perJob: true))
         }
         try set(&options, member, key)
-        optionKeys[member.key] = key
+        optionKeys[name] = key
       }
     }
     if job.input.isEmpty { throw error(base, "missing key \"input\"") }
@@ -187,6 +183,12 @@ private struct Parser {
       throw error("\(base).input", "input not found: \(job.input)")
     }
     return job
+  }
+
+  /// The option a manifest key sets (an old spelling such as `gate-bias` counts), or `nil`.
+  private static func optionName(_ key: String) -> String? {
+    if ConversionOptions.longOptionNames.contains(key) { return key }
+    return ConversionOptions.longOptionAliases[key]
   }
 
   private func unknownKeyReason(_ key: String, perJob: Bool) -> String {
@@ -298,7 +300,7 @@ private struct Parser {
         for output in job.namedOutputs { try claims.write(output.path, as: output.key) }
       }
     } catch {
-      throw BatchManifestError.conflict(error, path: path, map: map)
+      throw BatchManifestError.conflict(error, path: path, document: document)
     }
     for job in jobs {
       for (path, key, isFolder) in job.namedOutputs {

@@ -1,7 +1,7 @@
 import EMoECore
 
 /// The outcome of a batch: one result per job, in manifest order whatever order they ran in.
-public struct BatchSummary: Sendable {
+public struct BatchSummary: Sendable, Encodable {
   /// The manifest's path as given.
   public var manifest: String
   /// The results, in manifest order.
@@ -28,21 +28,8 @@ public struct BatchSummary: Sendable {
 
   /// The summary as the `batch --json` document.
   public var json: JSONValue {
-    .object([
-      JSONMember("manifest", .string(manifest)),
-      JSONMember("dry_run", .bool(dryRun)),
-      JSONMember("ok", .bool(succeeded)),
-      JSONMember(
-        "counts",
-        .object([
-          JSONMember("jobs", .integer(Int64(results.count))),
-          JSONMember("converted", .integer(Int64(count(.converted)))),
-          JSONMember("skipped", .integer(Int64(count(.skipped)))),
-          JSONMember("failed", .integer(Int64(count(.failed)))),
-          JSONMember("not_run", .integer(Int64(count(.notRun)))),
-        ])),
-      JSONMember("jobs", .array(results.map(\.json))),
-    ])
+    // Encoding into a JSONValue cannot fail (no member throws, nor does the encoder).
+    (try? JSONValueEncoder().encode(self)) ?? .object([])
   }
 
   /// One line per job and a closing count, for people.
@@ -76,5 +63,32 @@ public struct BatchSummary: Sendable {
   static func format(_ seconds: Double) -> String {
     let tenths = Int((seconds * 10).rounded())
     return "\(tenths / 10).\(tenths % 10) s"
+  }
+}
+
+extension BatchSummary {
+  enum CodingKeys: String, CodingKey {
+    case manifest
+    case dryRun = "dry_run"
+    case ok, counts, jobs
+  }
+
+  enum CountKeys: String, CodingKey {
+    case jobs, converted, skipped, failed
+    case notRun = "not_run"
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(manifest, forKey: .manifest)
+    try container.encode(dryRun, forKey: .dryRun)
+    try container.encode(succeeded, forKey: .ok)
+    var counts = container.nestedContainer(keyedBy: CountKeys.self, forKey: .counts)
+    try counts.encode(results.count, forKey: .jobs)
+    try counts.encode(count(.converted), forKey: .converted)
+    try counts.encode(count(.skipped), forKey: .skipped)
+    try counts.encode(count(.failed), forKey: .failed)
+    try counts.encode(count(.notRun), forKey: .notRun)
+    try container.encode(results, forKey: .jobs)
   }
 }

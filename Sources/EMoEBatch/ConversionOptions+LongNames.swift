@@ -12,16 +12,6 @@ public struct LongOptionError: Error, Sendable, Equatable, CustomStringConvertib
 }
 
 extension ConversionOptions {
-  /// The `emoe-pack convert` long option names that set conversion options, without dashes: the
-  /// keys a batch manifest's `defaults` and jobs use for them.
-  ///
-  /// `--depfile` and `--json` are not here: they choose extra outputs rather than what the
-  /// conversion does (a batch job takes `depfile` as a path of its own).
-  public static let longOptionNames = [
-    "experts", "top-k", "layers", "cluster-on", "quantize", "compress", "seed", "threads",
-    "ffn-pattern", "restarts", "allow-uneven", "gate-bias",
-  ]
-
   /// Sets the option `--name` from a JSON value, as a batch manifest writes it.
   ///
   /// Integers take JSON integers; `layers`, `ffn-pattern`, `cluster-on` and `quantize` take
@@ -112,7 +102,7 @@ extension ConversionOptions {
         compressionLevel = level
       }
     case "allow-uneven": allowUneven = try flag()
-    case "gate-bias": gateBias = try flag()
+    case "router-bias", "gate-bias": routerBias = try flag()
     default:
       throw LongOptionError(reason: "unknown option '\(name)'")
     }

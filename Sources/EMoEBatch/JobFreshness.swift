@@ -36,7 +36,10 @@ public enum JobFreshness: Sendable, Equatable {
     guard manifest.tool == tool else {
       return .stale("written by \(manifest.tool.name) \(manifest.tool.version)")
     }
-    if let change = optionChange(recorded: manifest.options, wanted: job.options.json) {
+    // Read back through ConversionOptions, so a container that records an option under its old
+    // name (`gate_bias`) is not stale for that alone.
+    let recordedOptions = (try? ConversionOptions(json: manifest.options))?.json ?? manifest.options
+    if let change = optionChange(recorded: recordedOptions, wanted: job.options.json) {
       return .stale("options changed: \(change)")
     }
     for export in job.exports where !export.isPresent {

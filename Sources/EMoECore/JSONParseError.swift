@@ -6,6 +6,16 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
   public var offset: Int
   /// The repeated key, for a duplicate-key error.
   public var duplicateKey: String?
+  /// Whether the root object has more members than the caller allows (a limit, not a grammar
+  /// error: the text before the limit was valid).
+  public var isMemberLimit = false
+
+  /// Creates an error.
+  public init(reason: String, offset: Int, duplicateKey: String? = nil) {
+    self.reason = reason
+    self.offset = offset
+    self.duplicateKey = duplicateKey
+  }
 
   /// A readable message.
   public var description: String {

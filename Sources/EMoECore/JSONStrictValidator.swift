@@ -1,36 +1,66 @@
-/// Checks JSON text against the RFC 8259 grammar and rejects keys repeated inside one object.
+/// The one pass over JSON text: checks it against the RFC 8259 grammar, rejects keys repeated
+/// inside one object, and records where every value is.
 ///
 /// json-c's strict mode still accepts single-quoted strings, `NaN` and `Infinity`, `1.`, raw
 /// control characters in strings and lone surrogate escapes, all of which the reference readers
 /// (serde_json, Python's json) reject or read differently. json-c also keeps the last of two
-/// equal keys silently. Running this pass first means every header is read the same way by every
-/// parser; json-c then builds the values.
+/// equal keys silently, clamps integers beyond 64 bits and cuts keys at an escaped NUL. Running
+/// this pass first means every header is read the same way by every parser; json-c then builds
+/// the values, and ``JSONDocument`` joins them with the positions recorded here.
 struct JSONStrictValidator {
+  /// What the pass found besides the text being valid.
+  struct Positions {
+    /// The byte offset of every value, in document (pre-)order: the key's opening quote for an
+    /// object member, the value's first byte otherwise.
+    var offsets: [Int] = []
+    /// For every value, the pre-order index just past its subtree (its next sibling's index).
+    var ends: [Int] = []
+    /// The byte offset of every line's first byte; line 1 starts at 0.
+    var lineStarts: [Int] = [0]
+  }
+
   private let text: UnsafeRawBufferPointer
   private let maximumDepth: Int
   private let maximumValues: Int
+  private let maximumRootMembers: Int
+  private let recordsPositions: Bool
+  private var positions = Positions()
   private var values = 0
   private var index = 0
+  /// The offset to record for the next value: its key's quote when it is an object member.
+  private var pendingKeyOffset: Int?
 
   /// Validates `text`, throwing a ``JSONParseError`` with the offset of the first problem; more
-  /// than `maximumValues` values (counted before json-c builds any) is such a problem.
+  /// than `maximumValues` values (counted before json-c builds any) is such a problem, as is a
+  /// root object of more than `maximumRootMembers` members (``JSONParseError/isMemberLimit``).
+  ///
+  /// - Returns: the positions of every value when `recordsPositions` is set (else empty tables).
+  @discardableResult
   static func validate(
-    _ text: UnsafeRawBufferPointer, maximumDepth: Int, maximumValues: Int = .max
-  ) throws(JSONParseError) {
+    _ text: UnsafeRawBufferPointer, maximumDepth: Int, maximumValues: Int = .max,
+    maximumRootMembers: Int = .max, recordsPositions: Bool = false
+  ) throws(JSONParseError) -> Positions {
     var validator = JSONStrictValidator(
-      text: text, maximumDepth: maximumDepth, maximumValues: maximumValues)
+      text: text, maximumDepth: maximumDepth, maximumValues: maximumValues,
+      maximumRootMembers: maximumRootMembers, recordsPositions: recordsPositions)
     validator.skipWhitespace()
     try validator.value(depth: 0)
     validator.skipWhitespace()
     if validator.index < text.count {
       throw JSONParseError(reason: "unexpected data after the JSON value", offset: validator.index)
     }
+    return validator.positions
   }
 
-  private init(text: UnsafeRawBufferPointer, maximumDepth: Int, maximumValues: Int) {
+  private init(
+    text: UnsafeRawBufferPointer, maximumDepth: Int, maximumValues: Int, maximumRootMembers: Int,
+    recordsPositions: Bool
+  ) {
     self.text = text
     self.maximumDepth = maximumDepth
     self.maximumValues = maximumValues
+    self.maximumRootMembers = maximumRootMembers
+    self.recordsPositions = recordsPositions
   }
 
   private var current: UInt8? { index < text.count ? text[index] : nil }
@@ -40,8 +70,10 @@ struct JSONStrictValidator {
   }
 
   private mutating func skipWhitespace() {
+    // Raw line feeds cannot occur inside strings, so every line starts after whitespace.
     while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
       index += 1
+      if byte == 0x0A, recordsPositions { positions.lineStarts.append(index) }
     }
   }
 
@@ -52,10 +84,17 @@ struct JSONStrictValidator {
       throw fail("more than \(maximumValues) values (the limit for this document)")
     }
     guard let byte = current else { throw fail("expected a JSON value") }
+    let node = positions.offsets.count
+    if recordsPositions {
+      positions.offsets.append(pendingKeyOffset ?? index)
+      positions.ends.append(0)
+      pendingKeyOffset = nil
+    }
+    defer { if recordsPositions { positions.ends[node] = positions.offsets.count } }
     switch byte {
     case UInt8(ascii: "{"): try object(depth: depth)
     case UInt8(ascii: "["): try array(depth: depth)
-    case UInt8(ascii: "\""): _ = try string()
+    case UInt8(ascii: "\""): _ = try string(decoding: false)
     case UInt8(ascii: "t"): try literal("true")
     case UInt8(ascii: "f"): try literal("false")
     case UInt8(ascii: "n"): try literal("null")
@@ -65,6 +104,8 @@ struct JSONStrictValidator {
   }
 
   private mutating func object(depth: Int) throws(JSONParseError) {
+    let isRoot = depth == 0
+    var members = 0
     index += 1
     var keys = Set<String>()
     skipWhitespace()
@@ -84,10 +125,18 @@ struct JSONStrictValidator {
       guard keys.insert(key).inserted else {
         throw JSONParseError(reason: "duplicate key", offset: start, duplicateKey: key)
       }
+      members += 1
+      if isRoot, members > maximumRootMembers {
+        var error = JSONParseError(
+          reason: "more than \(maximumRootMembers) members in the root object", offset: start)
+        error.isMemberLimit = true
+        throw error
+      }
       skipWhitespace()
       guard current == UInt8(ascii: ":") else { throw fail("expected ':'") }
       index += 1
       skipWhitespace()
+      pendingKeyOffset = start
       try value(depth: depth + 1)
       skipWhitespace()
       if current == UInt8(ascii: ",") {
@@ -138,12 +187,15 @@ struct JSONStrictValidator {
   private mutating func number() throws(JSONParseError) {
     let start = index
     if current == UInt8(ascii: "-") { index += 1 }
+    var integerDigits = 1
     if current == UInt8(ascii: "0") {
       index += 1
-    } else if digits() == 0 {
-      throw fail("invalid number")
+    } else {
+      integerDigits = digits()
+      guard integerDigits > 0 else { throw fail("invalid number") }
     }
     var isInteger = true
+    var hasExponent = false
     if current == UInt8(ascii: ".") {
       isInteger = false
       index += 1
@@ -151,10 +203,14 @@ struct JSONStrictValidator {
     }
     if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
       isInteger = false
+      hasExponent = true
       index += 1
       if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
       guard digits() > 0 else { throw fail("expected exponent digits") }
     }
+    // Up to 18 digits always fit in 64 bits, and only an exponent or some 309 digits can make a
+    // number overflow a double: only longer or exponent forms need reading.
+    guard isInteger ? integerDigits > 18 : hasExponent || integerDigits > 300 else { return }
     let literal = String(
       decoding: UnsafeRawBufferPointer(rebasing: text[start..<index]), as: UTF8.self)
     // json-c clamps integers outside 64 bits to the nearest representable value; refuse them.
@@ -167,8 +223,20 @@ struct JSONStrictValidator {
   }
 
   /// Reads a string at the opening quote and returns its decoded value.
-  private mutating func string() throws(JSONParseError) -> String {
+  private mutating func string(decoding: Bool = true) throws(JSONParseError) -> String {
     index += 1
+    // Most strings hold no escape: take their bytes as they are.
+    var end = index
+    while end < text.count, text[end] != UInt8(ascii: "\""), text[end] != UInt8(ascii: "\\"),
+      text[end] >= 0x20
+    {
+      end += 1
+    }
+    if end < text.count, text[end] == UInt8(ascii: "\"") {
+      let bytes = UnsafeRawBufferPointer(rebasing: text[index..<end])
+      index = end + 1
+      return decoding ? String(decoding: bytes, as: UTF8.self) : ""
+    }
     var scalars = String.UnicodeScalarView()
     var pending: [UInt8] = []
     func flush() {

@@ -19,6 +19,13 @@ extension JSONValue {
   ) throws(JSONParseError) -> JSONValue {
     try JSONStrictValidator.validate(
       text, maximumDepth: Int(maximumDepth) - 1, maximumValues: maximumValues)
+    return try build(text, maximumDepth: maximumDepth)
+  }
+
+  /// Builds the value of `text`, which the strict pass has accepted, with json-c.
+  static func build(_ text: UnsafeRawBufferPointer, maximumDepth: Int32) throws(JSONParseError)
+    -> JSONValue
+  {
     guard let tokener = json_tokener_new_ex(maximumDepth) else {
       throw JSONParseError(reason: "out of memory", offset: 0)
     }
@@ -54,7 +61,7 @@ extension JSONValue {
   /// checkpoints, and a few hundred megabytes once built.
   public static let defaultMaximumValues = 2 << 20
 
-  /// Parses the UTF-8 bytes of `string`; see ``parse(_:rejectDuplicateKeys:maximumDepth:)``.
+  /// Parses the UTF-8 bytes of `string`; see ``parse(_:maximumDepth:maximumValues:)``.
   public static func parse(_ string: String) throws(JSONParseError) -> JSONValue {
     let bytes = Array(string.utf8)
     let result = bytes.withUnsafeBytes { raw in

@@ -19,7 +19,7 @@ extension ContainerLayerRecord.Role {
   }
 
   /// The source FFN role this stored role holds (the inverse of ``init(_:)``), or `nil` for
-  /// the permutation and the average-key gate and its bias, which the conversion computes.
+  /// the permutation and the average-key router and its bias, which the conversion computes.
   public var ffnRole: FFNRole? {
     FFNRole.allCases.first { Self($0) == self }
   }

@@ -45,45 +45,46 @@ struct ConvertCommand: ParsableCommand {
   @Argument(help: "The .emoe container to write.")
   var output: String
 
-  @Option(help: "Experts per layer (default: the paper's for the model).")
+  // Names and help come from ConversionOptions.descriptors, the one table of conversion
+  // options (ConvertCommandOptionTableTests checks this list against it).
+  @Option(name: .customLong("experts"), help: Self.help("experts"))
   var experts: Int?
 
-  @Option(name: .customLong("top-k"), help: "Experts selected per token (default: E/4).")
+  @Option(name: .customLong("top-k"), help: Self.help("top-k"))
   var topK: Int?
 
-  @Option(help: "Layers to convert, e.g. last:2, 10,11, from:16/every:2, all.")
+  @Option(name: .customLong("layers"), help: Self.help("layers"))
   var layers: String?
 
-  @Option(name: .customLong("cluster-on"), help: "GLU key matrix to cluster: gate or up.")
-  var clusterOn: String = "gate"
+  @Option(name: .customLong("cluster-on"), help: Self.help("cluster-on"))
+  var clusterOn: LayerFFN.KeyMatrix = .gate
 
-  @Option(help: "Store expert matrices as none, int8 (per-row scales) or q8_0.")
-  var quantize: String = "none"
+  @Option(name: .customLong("quantize"), help: Self.help("quantize"))
+  var quantize: ExpertQuantization = .none
 
-  @Option(
-    name: .customLong("compress"),
-    help: ArgumentHelp(
-      "Compress every tensor with zstd (--compress or --compress=LEVEL).", valueName: "level"))
+  @Option(name: .customLong("compress"), help: Self.help("compress", valueName: "level"))
   var compress: Int?
 
-  @Option(help: "Clustering seed.")
+  @Option(name: .customLong("seed"), help: Self.help("seed"))
   var seed: Int = 0
 
-  @Option(help: "Threads for matrix products (the output does not depend on it).")
+  @Option(name: .customLong("threads"), help: Self.help("threads"))
   var threads: Int?
 
-  @Option(
-    name: .customLong("ffn-pattern"),
-    help: "FFN tensor names for an unknown model, e.g. gate=...{L}...,up=...,down=...")
+  @Option(name: .customLong("ffn-pattern"), help: Self.help("ffn-pattern"))
   var ffnPattern: String?
 
-  @Option(help: "Clustering restarts per layer (default: by layer size).")
+  @Option(name: .customLong("restarts"), help: Self.help("restarts"))
   var restarts: Int?
 
-  @Flag(name: .customLong("allow-uneven"), help: "Allow n not divisible by E (sizes differ by 1).")
+  @Flag(name: .customLong("allow-uneven"), help: Self.help("allow-uneven"))
   var allowUneven = false
 
-  @Flag(name: .customLong("gate-bias"), help: "Store the mean of b1 per expert as a gate bias.")
+  @Flag(name: .customLong("router-bias"), help: Self.help("router-bias"))
+  var routerBias = false
+
+  /// `--gate-bias`, the old spelling of `--router-bias`, still accepted but not shown.
+  @Flag(name: .customLong("gate-bias"), help: .hidden)
   var gateBias = false
 
   @Option(help: "Write a Make dependency file: OUT.emoe: IN [shards...] [config.json].")
@@ -98,19 +99,12 @@ struct ConvertCommand: ParsableCommand {
   var options: ConversionOptions {
     ConversionOptions(
       experts: experts, topK: topK, layers: layers,
-      clusterOn: LayerFFN.KeyMatrix(rawValue: clusterOn) ?? .gate,
-      quantize: ExpertQuantization(rawValue: quantize) ?? .none, compressionLevel: compress,
+      clusterOn: clusterOn, quantize: quantize, compressionLevel: compress,
       seed: seed, threads: threads, ffnPattern: ffnPattern, restarts: restarts,
-      allowUneven: allowUneven, gateBias: gateBias)
+      allowUneven: allowUneven, routerBias: routerBias || gateBias)
   }
 
   func validate() throws {
-    guard LayerFFN.KeyMatrix(rawValue: clusterOn) != nil else {
-      throw ValidationError("--cluster-on must be gate or up, not '\(clusterOn)'")
-    }
-    guard ExpertQuantization(rawValue: quantize) != nil else {
-      throw ValidationError("--quantize must be none, int8 or q8_0, not '\(quantize)'")
-    }
     do {
       try options.validate()
     } catch {
@@ -166,6 +160,11 @@ struct ConvertCommand: ParsableCommand {
           ? ExitStatus.failure : error.isNonFinite ? ExitStatus.nonFinite : ExitStatus.invalidInput
       }
     }
+  }
+
+  /// The help of conversion option `--name`, from ``EMoEConvert/ConversionOptions/descriptors``.
+  static func help(_ name: String, valueName: String? = nil) -> ArgumentHelp {
+    ArgumentHelp(ConversionOptions.descriptor(name)?.help ?? "", valueName: valueName)
   }
 
   /// Rewrites a bare `--compress` (no `=LEVEL`) into `--compress=3`, so the option's value is

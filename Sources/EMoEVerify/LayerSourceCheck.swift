@@ -39,7 +39,7 @@ struct LayerSourceCheck {
       }
     }
     checks.append(gate())
-    if record.tensors[.gateBias] != nil { checks.append(gateBias()) }
+    if record.tensors[.routerBias] != nil { checks.append(gateBias()) }
     return checks
   }
 
@@ -359,7 +359,7 @@ struct LayerSourceCheck {
     }
     do {
       let keys = try source.floats(keyRole)
-      guard let stored = try container.tensor(.gate, of: record) else {
+      guard let stored = try container.tensor(.router, of: record) else {
         return .failed(.permutation, name, layer: layer, detail: "the layer stores no gate")
       }
       let gate = try Dequantizer.floats(of: stored)
@@ -383,7 +383,7 @@ struct LayerSourceCheck {
     }
     do {
       let bias = try source.floats(biasRole)
-      guard let stored = try container.tensor(.gateBias, of: record) else {
+      guard let stored = try container.tensor(.routerBias, of: record) else {
         return .failed(.permutation, name, layer: layer, detail: "missing")
       }
       let values = try Dequantizer.floats(of: stored)

@@ -81,7 +81,7 @@ enum LayoutCheck {
     if let bad = sizes.firstIndex(where: { $0 != low && $0 != high }) {
       return fail("expert \(bad) has \(sizes[bad]) neurons; balanced sizes are \(low) or \(high)")
     }
-    if let entry = record.tensors[.gate].flatMap(container.entry(named:)),
+    if let entry = record.tensors[.router].flatMap(container.entry(named:)),
       entry.shape.dimensions != [experts, record.hiddenSize]
     {
       return fail("the gate is \(entry.shape), expected [\(experts), \(record.hiddenSize)]")

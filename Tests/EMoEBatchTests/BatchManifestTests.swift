@@ -66,7 +66,7 @@ struct BatchManifestTests {
     #expect(second.options.compressionLevel == 7)
     #expect(second.options.clusterOn == .up)
     #expect(second.options.seed == 3)
-    #expect(second.options.allowUneven && second.options.gateBias)
+    #expect(second.options.allowUneven && second.options.routerBias)
     #expect(second.options.restarts == 2 && second.options.layers == "last:1")
     #expect(second.options.threads == 1)
     #expect(second.depfile == workspace.file("out/b.d"))

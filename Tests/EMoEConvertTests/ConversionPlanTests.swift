@@ -148,7 +148,7 @@ struct ConversionPlanTests {
     let cases: [(String, ConversionOptions, String)] = [
       ("bert-tiny", ConversionOptions(clusterOn: .up), "--cluster-on up"),
       ("gpt2-tiny", ConversionOptions(experts: 4, quantize: .q8_0), "d = 48"),
-      ("llama-tiny", ConversionOptions(gateBias: true), "gate_bias"),
+      ("llama-tiny", ConversionOptions(routerBias: true), "gate_bias"),
       ("bert-tiny", ConversionOptions(experts: 0), "--experts"),
       ("bert-tiny", ConversionOptions(layers: "7"), "layer 7"),
     ]
@@ -191,15 +191,18 @@ struct ConversionPlanTests {
     let options = ConversionOptions(
       experts: 8, topK: 3, layers: "last:2", clusterOn: .up, quantize: .int8,
       compressionLevel: 5, seed: 9, threads: 2, ffnPattern: "w1=a.{L}.w,w2=b.{L}.w",
-      restarts: 4, allowUneven: true, gateBias: true)
+      restarts: 4, allowUneven: true, routerBias: true)
     var parsed = try ConversionOptions(json: options.json)
     #expect(parsed.threads == nil, "the thread count is not recorded")
     parsed.threads = 2
     #expect(parsed == options)
     #expect(
       ConversionOptions().json.serialized()
-        == #"{"experts":null,"top_k":null,"layers":null,"cluster_on":"gate","quantize":"none","compress":null,"seed":0,"restarts":null,"allow_uneven":false,"gate_bias":false,"ffn_pattern":null}"#
+        == #"{"experts":null,"top_k":null,"layers":null,"cluster_on":"gate","quantize":"none","compress":null,"seed":0,"restarts":null,"allow_uneven":false,"router_bias":false,"ffn_pattern":null}"#
     )
+    // Containers written before the router was called the router record `gate_bias`.
+    let old = try ConversionOptions(json: .object([JSONMember("gate_bias", .bool(true))]))
+    #expect(old.routerBias)
     #expect(throws: ConversionError.self) {
       _ = try ConversionOptions(json: .object([JSONMember("expert", .integer(3))]))
     }

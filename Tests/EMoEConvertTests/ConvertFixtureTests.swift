@@ -68,17 +68,17 @@ struct ConvertFixtureTests {
       let record = try #require(container.layers.first)
       let matrix = try #require(record.tensors[fixture == "bert-tiny" ? .w2 : .wd])
       #expect(container.entry(named: matrix)?.dtype == (quantization == .int8 ? .i8 : .q8_0))
-      #expect(container.entry(named: record.tensors[.gate] ?? "")?.dtype == .f32)
+      #expect(container.entry(named: record.tensors[.router] ?? "")?.dtype == .f32)
     }
   }
 
   @Test(
-    "--gate-bias, --cluster-on up, uneven sizes, and another seed",
+    "--router-bias, --cluster-on up, uneven sizes, and another seed",
     .enabled(if: Oracles.python(["numpy", "safetensors"])))
   func variants() throws {
     try PythonOracle.require(["numpy", "safetensors"])
     let cases: [(String, ConversionOptions)] = [
-      ("bert-tiny", ConversionOptions(experts: 8, layers: "0", gateBias: true)),
+      ("bert-tiny", ConversionOptions(experts: 8, layers: "0", routerBias: true)),
       ("llama-tiny", ConversionOptions(experts: 8, layers: "3", clusterOn: .up, seed: 7)),
       ("bert-tiny", ConversionOptions(experts: 3, layers: "1", allowUneven: true)),
     ]
@@ -91,7 +91,7 @@ struct ConvertFixtureTests {
       #expect(report["ok"]?.boolValue == true, "\(options.json.serialized()): \(report)")
       let container = try ContainerFile(path: path)
       let record = try #require(container.layers.first)
-      if options.gateBias { #expect(record.tensors[.gateBias] != nil) }
+      if options.routerBias { #expect(record.tensors[.routerBias] != nil) }
       if options.clusterOn == .up { #expect(record.clustering.keys == .up) }
       if options.allowUneven {
         #expect(summary.layers.first?.expertSizes.sorted() == [42, 43, 43])

@@ -28,7 +28,7 @@ struct ContainerCorruptionTests {
       intermediateSize: 6, expertCount: 2, expertSizes: [3, 3], topK: 1,
       clustering: .init(
         method: "balanced_kmeans", keys: .w1, seed: 1, restarts: 1, iterations: 2, sse: 1.5),
-      tensors: [.permutation: "perm", .gate: "gate", .w1: "w1", .w2: "w2"])
+      tensors: [.permutation: "perm", .router: "gate", .w1: "w1", .w2: "w2"])
     let plan = ContainerPlan(
       tool: ContainerTool(name: "emoe-pack", version: "0.1.0"), options: .object([]),
       source: ContainerSourceDescription(

@@ -114,8 +114,8 @@ struct SampleContainer {
         clustering: .init(
           method: "balanced_kmeans", keys: .w1, seed: 0, restarts: 3, iterations: 0, sse: 0),
         tensors: [
-          .permutation: "emoe.layers.3.permutation", .gate: "emoe.layers.3.gate",
-          .gateBias: "emoe.layers.3.gate_bias", .w1: "emoe.layers.3.w1", .b1: "emoe.layers.3.b1",
+          .permutation: "emoe.layers.3.permutation", .router: "emoe.layers.3.gate",
+          .routerBias: "emoe.layers.3.gate_bias", .w1: "emoe.layers.3.w1", .b1: "emoe.layers.3.b1",
           .w2: "emoe.layers.3.w2", .b2: "emoe.layers.3.b2",
         ]),
       ContainerLayerRecord(
@@ -124,7 +124,7 @@ struct SampleContainer {
         clustering: .init(
           method: "balanced_kmeans", keys: .gate, seed: 42, restarts: 1, iterations: 0, sse: 0),
         tensors: [
-          .permutation: "emoe.layers.7.permutation", .gate: "emoe.layers.7.gate",
+          .permutation: "emoe.layers.7.permutation", .router: "emoe.layers.7.gate",
           .wg: "emoe.layers.7.wg", .wu: "emoe.layers.7.wu", .wd: "emoe.layers.7.wd",
         ]),
     ]

@@ -16,7 +16,7 @@ struct TensorMoveTests {
     }
     #expect(ContainerLayerRecord.Role(.gate) == .wg)
     #expect(ContainerLayerRecord.Role(.downBias) == .bd)
-    for computed in [ContainerLayerRecord.Role.permutation, .gate, .gateBias] {
+    for computed in [ContainerLayerRecord.Role.permutation, .router, .routerBias] {
       #expect(computed.ffnRole == nil, "\(computed)")
     }
     for keys in ContainerLayerRecord.KeySource.allCases {

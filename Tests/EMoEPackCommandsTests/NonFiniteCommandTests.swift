@@ -10,13 +10,13 @@ import Testing
 /// match; `convert` never writes a container holding one.
 @Suite("NaN and infinity: convert, verify and run refuse them with exit 8")
 struct NonFiniteCommandTests {
-  /// A converted bert-tiny whose layer-1 gate holds `value` at row 3, column 5, with its
+  /// A converted bert-tiny whose layer-1 router holds `value` at row 3, column 5, with its
   /// checksums repaired so only the content is wrong.
   static func plantedGate(_ value: Float, in directory: TemporaryDirectory) throws -> String {
     let original = try VerifyRunCommandTests.convert("bert-tiny", in: directory)
     var bytes = try Data(contentsOf: URL(fileURLWithPath: original))
     let container = try ContainerFile(path: original)
-    let gate = try #require(container.entry(named: "emoe.layers.1.gate"))
+    let gate = try #require(container.entry(named: "emoe.layers.1.router"))
     #expect(gate.dtype == .f32 && !gate.isCompressed)
     let d = gate.shape[1]
     let offset = gate.offset + (3 * d + 5) * 4
@@ -50,7 +50,7 @@ struct NonFiniteCommandTests {
       #expect(report["exit_code"]?.intValue == 8)
       let checks = report["checks"]?.arrayValue ?? []
       let finite = try #require(checks.first { $0["kind"] == .string("finite") })
-      #expect(finite["name"] == .string("tensor:emoe.layers.1.gate"))
+      #expect(finite["name"] == .string("tensor:emoe.layers.1.router"))
       #expect(finite["layer"]?.intValue == 1)
       #expect(finite["measures"]?["index"] == .array([.integer(3), .integer(5)]))
       // The layer's output checks would prove nothing; they are skipped, not passed.
@@ -61,7 +61,7 @@ struct NonFiniteCommandTests {
 
       let text = try CommandRunner.run(["verify", path])
       #expect(text.status == 8)
-      #expect(text.stdout.contains("layer 1 gate holds \(value.isNaN ? "NaN" : "+inf")"))
+      #expect(text.stdout.contains("layer 1 router holds \(value.isNaN ? "NaN" : "+inf")"))
       #expect(text.stdout.contains("index [3, 5]"))
       #expect(text.stdout.contains("verify FAILED (finite)"))
     }
@@ -78,8 +78,8 @@ struct NonFiniteCommandTests {
       ["run", path, "--layer", "1", "--inputs", inputs, "--out", out])
     #expect(result.status == 8, "\(result.stderr)")
     #expect(result.stderr.contains(path))
-    #expect(result.stderr.contains("emoe.layers.1.gate"))
-    #expect(result.stderr.contains("layer 1 gate holds NaN"))
+    #expect(result.stderr.contains("emoe.layers.1.router"))
+    #expect(result.stderr.contains("layer 1 router holds NaN"))
     #expect(!FileManager.default.fileExists(atPath: out))
   }
 

@@ -24,7 +24,7 @@ struct VerifyCommandTests {
       intermediateSize: 4, expertCount: 2, expertSizes: [2, 2], topK: 1,
       clustering: .init(
         method: "balanced_kmeans", keys: .w1, seed: 0, restarts: 2, iterations: 3, sse: 0.75),
-      tensors: [.permutation: "perm", .gate: "gate", .w1: "w1", .w2: "w2"])
+      tensors: [.permutation: "perm", .router: "gate", .w1: "w1", .w2: "w2"])
     let plan = ContainerPlan(
       tool: ContainerTool(name: "emoe-pack", version: "0.1.0"),
       options: .object([JSONMember("experts", .integer(2))]),

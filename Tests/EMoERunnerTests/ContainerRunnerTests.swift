@@ -64,7 +64,7 @@ struct ContainerRunnerTests {
       clustering: .init(
         method: "test", keys: .gate, seed: 0, restarts: 1, iterations: 0, sse: 0),
       tensors: [
-        .permutation: prefix + "permutation", .gate: prefix + "gate", .wg: prefix + "wg",
+        .permutation: prefix + "permutation", .router: prefix + "gate", .wg: prefix + "wg",
         .wu: prefix + "wu", .wd: prefix + "wd",
       ])
     let plan = ContainerPlan(

@@ -117,7 +117,7 @@ enum VerificationContainers {
         for column in 0..<d { gate[to * d + column] = gate[from * d + column] }
       }
       if case .gateValue(let row, let column, let value) = fault { gate[row * d + column] = value }
-      add(.gate, prefix + "gate", .f32, [experts, d], gate.withUnsafeBytes { Array($0) })
+      add(.router, prefix + "router", .f32, [experts, d], gate.withUnsafeBytes { Array($0) })
       for member in ffn.members {
         let role = Self.storedRole(member.role)
         let canonical = try ffn.floats(member.role)

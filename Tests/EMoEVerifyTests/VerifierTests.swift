@@ -157,9 +157,9 @@ struct VerifierTests {
         let report = try Verifier(options: VerificationOptions(source: source)).verify(path: path)
         #expect(report.failedKinds.first == .finite, "\(report.text)")
         let finite = report.failures.filter { $0.kind == .finite }
-        #expect(finite.map(\.name) == ["tensor:emoe.layers.1.gate"])
+        #expect(finite.map(\.name) == ["tensor:emoe.layers.1.router"])
         #expect(finite.first?.layer == 1)
-        #expect(finite.first?.detail.contains("layer 1 gate holds") == true)
+        #expect(finite.first?.detail.contains("layer 1 router holds") == true)
         #expect(finite.first?.detail.contains("element \(2 * 32 + 7) (index [2, 7])") == true)
         // The layer's outputs are not judged: a NaN gate would pass the sparse check.
         let outputs = report.checks.filter {

@@ -84,7 +84,9 @@ def fail(message):
 
 def check_layer(container, source, record, report):
     n, d, experts = record["n"], record["d"], record["experts"]
-    roles = record["tensors"]
+    # Revision 1.0 of the format stored the router's roles as "gate" and "gate_bias".
+    old_names = {"gate": "router", "gate_bias": "router_bias"}
+    roles = {old_names.get(role, role): name for role, name in record["tensors"].items()}
     perm = container.array(roles["permutation"]).astype(np.int64)
     if sorted(perm.tolist()) != list(range(n)):
         fail(f"layer {record['layer']}: the permutation is not an ordering of 0..{n - 1}")
@@ -96,7 +98,7 @@ def check_layer(container, source, record, report):
     bounds = np.concatenate([[0], np.cumsum(sizes)])
     checked = []
     for role, name in roles.items():
-        if role in ("permutation", "gate", "gate_bias"):
+        if role in ("permutation", "router", "router_bias"):
             continue
         entry = container.entries[name]
         src = entry["source"]
@@ -137,7 +139,7 @@ def check_layer(container, source, record, report):
             if container.raw(name) != source.raw_rows(src["name"])[0].tobytes():
                 fail(f"{name}: not a copy of {src['name']}")
             checked.append(name)
-    # Gate: the mean of the RAW source keys of each expert.
+    # Router: the mean of the RAW source keys of each expert.
     key_role = {"w1": "w1", "gate": "wg", "up": "wu"}[record["clustering"]["keys"]]
     key_source = container.entries[roles[key_role]]["source"]
     keys = source.values(key_source["name"])
@@ -145,17 +147,17 @@ def check_layer(container, source, record, report):
         fail(f"layer {record['layer']}: key matrix transposition is inconsistent")
     if key_source["transposed"]:
         keys = keys.T
-    gate = container.array(roles["gate"]).astype(np.float64)
+    gate = container.array(roles["router"]).astype(np.float64)
     expected_gate = np.stack([keys[perm[bounds[e]:bounds[e + 1]]].mean(axis=0) for e in range(experts)])
     gate_error = float(np.max(np.abs(gate - expected_gate)))
     if not np.allclose(gate, expected_gate, rtol=1e-6, atol=1e-7):
-        fail(f"layer {record['layer']}: gate differs from the mean of the raw keys by {gate_error}")
-    if "gate_bias" in roles:
+        fail(f"layer {record['layer']}: router differs from the mean of the raw keys by {gate_error}")
+    if "router_bias" in roles:
         bias_role = {"w1": "b1", "gate": "bg", "up": "bu"}[record["clustering"]["keys"]]
         b1 = source.values(container.entries[roles[bias_role]]["source"]["name"])
         expected = np.array([b1[perm[bounds[e]:bounds[e + 1]]].mean() for e in range(experts)])
-        if not np.allclose(container.array(roles["gate_bias"]), expected, rtol=1e-6, atol=1e-7):
-            fail(f"layer {record['layer']}: gate bias is not the mean of b1 per expert")
+        if not np.allclose(container.array(roles["router_bias"]), expected, rtol=1e-6, atol=1e-7):
+            fail(f"layer {record['layer']}: router bias is not the mean of b1 per expert")
     # SSE of the L2-normalised keys (as float32) to their expert means.
     norms = np.linalg.norm(keys, axis=1, keepdims=True)
     unit = (keys / np.where(norms == 0, 1, norms)).astype(np.float32).astype(np.float64)

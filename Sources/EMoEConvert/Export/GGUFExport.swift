@@ -281,7 +281,7 @@ public struct GGUFExport {
     let block = "blk.\(record.layer)."
     let scale = Float(layout.used)
     var outputs: [Output] = []
-    let gateName = record.tensors[.gate]
+    let gateName = record.tensors[.router]
     let zero = layout.used == layout.experts
     outputs.append(
       Output(

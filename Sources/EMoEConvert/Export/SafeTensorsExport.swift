@@ -265,13 +265,13 @@ public struct SafeTensorsExport {
       _ = n
     }
     let base = ExportNames.gate(keyName ?? "layers.\(record.layer).mlp.up.weight")
-    if let gate = record.tensors[.gate] {
+    if let gate = record.tensors[.router] {
       outputs.append(
         Output(
           description: .init(name: base + ".weight", dtype: .f32, shape: [experts, d]),
           bytes: { () throws(ConversionError) in try reader.tensor(gate).storage }))
     }
-    if let bias = record.tensors[.gateBias] {
+    if let bias = record.tensors[.routerBias] {
       outputs.append(
         Output(
           description: .init(name: base + ".bias", dtype: .f32, shape: [experts]),

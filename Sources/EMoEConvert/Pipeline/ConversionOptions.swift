@@ -31,8 +31,8 @@ public struct ConversionOptions: Sendable, Hashable {
   public var restarts: Int?
   /// Whether n need not be a multiple of E (`--allow-uneven`).
   public var allowUneven: Bool
-  /// Whether to store the mean of b1 per expert as a gate bias (`--gate-bias`).
-  public var gateBias: Bool
+  /// Whether to store the mean of b1 per expert as a router bias (`--router-bias`).
+  public var routerBias: Bool
 
   /// The zstd level `--compress` uses without a value.
   public static let defaultCompressionLevel = 3
@@ -42,7 +42,7 @@ public struct ConversionOptions: Sendable, Hashable {
     experts: Int? = nil, topK: Int? = nil, layers: String? = nil,
     clusterOn: LayerFFN.KeyMatrix = .gate, quantize: ExpertQuantization = .none,
     compressionLevel: Int? = nil, seed: Int = 0, threads: Int? = nil, ffnPattern: String? = nil,
-    restarts: Int? = nil, allowUneven: Bool = false, gateBias: Bool = false
+    restarts: Int? = nil, allowUneven: Bool = false, routerBias: Bool = false
   ) {
     self.experts = experts
     self.topK = topK
@@ -55,7 +55,7 @@ public struct ConversionOptions: Sendable, Hashable {
     self.ffnPattern = ffnPattern
     self.restarts = restarts
     self.allowUneven = allowUneven
-    self.gateBias = gateBias
+    self.routerBias = routerBias
   }
 
   /// Checks the values that make sense on their own, whatever the model.
@@ -96,83 +96,6 @@ public struct ConversionOptions: Sendable, Hashable {
     }
     if let restarts, restarts < 1 {
       throw .invalidOptions("--restarts must be at least 1, not \(restarts)")
-    }
-  }
-
-  /// The canonical JSON form (see the type's summary).
-  public var json: JSONValue {
-    func optional(_ value: Int?) -> JSONValue { value.map { .integer(Int64($0)) } ?? .null }
-    func optional(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
-    return .object([
-      JSONMember("experts", optional(experts)),
-      JSONMember("top_k", optional(topK)),
-      JSONMember("layers", optional(layers)),
-      JSONMember("cluster_on", .string(clusterOn.rawValue)),
-      JSONMember("quantize", .string(quantize.rawValue)),
-      JSONMember("compress", optional(compressionLevel)),
-      JSONMember("seed", .integer(Int64(seed))),
-      JSONMember("restarts", optional(restarts)),
-      JSONMember("allow_uneven", .bool(allowUneven)),
-      JSONMember("gate_bias", .bool(gateBias)),
-      JSONMember("ffn_pattern", optional(ffnPattern)),
-    ])
-  }
-
-  /// Reads options back from their canonical JSON form (as recorded in a container, or as a
-  /// batch job names them); absent keys take their defaults.
-  ///
-  /// - Throws: ``ConversionError/invalidOptions(_:)`` for an unknown key or a value of the
-  ///   wrong type.
-  public init(json: JSONValue) throws(ConversionError) {
-    self.init()
-    guard let members = json.objectValue else {
-      throw .invalidOptions("conversion options must be a JSON object, not \(json.typeName)")
-    }
-    for member in members {
-      let value = member.value
-      func integer() throws(ConversionError) -> Int? {
-        if case .null = value { return nil }
-        guard let number = value.intValue else {
-          throw .invalidOptions("option '\(member.key)' must be an integer or null")
-        }
-        return number
-      }
-      func text() throws(ConversionError) -> String? {
-        if case .null = value { return nil }
-        guard let string = value.stringValue else {
-          throw .invalidOptions("option '\(member.key)' must be a string or null")
-        }
-        return string
-      }
-      func flag() throws(ConversionError) -> Bool {
-        guard let bool = value.boolValue else {
-          throw .invalidOptions("option '\(member.key)' must be true or false")
-        }
-        return bool
-      }
-      switch member.key {
-      case "experts": experts = try integer()
-      case "top_k": topK = try integer()
-      case "layers": layers = try text()
-      case "cluster_on":
-        guard let name = try text(), let choice = LayerFFN.KeyMatrix(rawValue: name) else {
-          throw .invalidOptions("option 'cluster_on' must be \"gate\" or \"up\"")
-        }
-        clusterOn = choice
-      case "quantize":
-        guard let name = try text(), let choice = ExpertQuantization(rawValue: name) else {
-          throw .invalidOptions("option 'quantize' must be \"none\", \"int8\" or \"q8_0\"")
-        }
-        quantize = choice
-      case "compress": compressionLevel = try integer()
-      case "seed": seed = try integer() ?? 0
-      case "threads": threads = try integer()
-      case "restarts": restarts = try integer()
-      case "allow_uneven": allowUneven = try flag()
-      case "gate_bias": gateBias = try flag()
-      case "ffn_pattern": ffnPattern = try text()
-      default: throw .invalidOptions("unknown conversion option '\(member.key)'")
-      }
     }
   }
 }

@@ -189,9 +189,9 @@ public struct ConversionPlan: Sendable {
           "\(location): --quantize q8_0 needs rows whose length is a multiple of 32; layer "
             + "\(ffn.layer) has d = \(ffn.hiddenSize) (use --quantize int8)")
       }
-      if options.gateBias && ffn.member(biasRole(of: ffn, options.clusterOn)) == nil {
+      if options.routerBias && ffn.member(biasRole(of: ffn, options.clusterOn)) == nil {
         throw .invalidOptions(
-          "\(location): --gate-bias averages the key bias over each expert, but layer "
+          "\(location): --router-bias averages the key bias over each expert, but layer "
             + "\(ffn.layer) has no \(biasRole(of: ffn, options.clusterOn)) tensor")
       }
     }
@@ -257,8 +257,8 @@ public struct ConversionPlan: Sendable {
           content: content))
     }
     add(.permutation, "permutation", n <= Int(Int32.max) ? .i32 : .i64, [n], .permutation)
-    add(.gate, "gate", .f32, [experts, d], .gate)
-    if options.gateBias { add(.gateBias, "gate_bias", .f32, [experts], .gateBias) }
+    add(.router, "router", .f32, [experts, d], .router)
+    if options.routerBias { add(.routerBias, "router_bias", .f32, [experts], .routerBias) }
 
     for member in ffn.members {
       let info = member.info

@@ -3,10 +3,11 @@ import EMoEFormats
 
 /// What a conversion did: per-layer clustering results, totals, the output and its SHA-256.
 ///
-/// It also lists the tensors whose values changed. `convert --json` prints ``json``.
+/// It also lists the tensors whose values changed. `convert --json` prints ``json``, its
+/// `Encodable` form.
 public struct ConversionSummary: Sendable {
   /// One converted layer.
-  public struct Layer: Sendable, Equatable {
+  public struct Layer: Sendable, Equatable, Encodable {
     /// The layer's model index.
     public var layer: Int
     /// E.
@@ -64,53 +65,4 @@ public struct ConversionSummary: Sendable {
   public var bytesIn: Int
   /// The container's bytes.
   public var bytesOut: Int
-
-  /// The summary as one JSON document.
-  public var json: JSONValue {
-    .object([
-      JSONMember("output", .string(output)),
-      JSONMember("sha256", sha256.map { .string($0) } ?? .null),
-      JSONMember("input", .string(input)),
-      JSONMember("architecture", .string(architecture)),
-      JSONMember("options", options),
-      JSONMember(
-        "layers",
-        .array(
-          layers.map { layer in
-            .object([
-              JSONMember("layer", .integer(Int64(layer.layer))),
-              JSONMember("experts", .integer(Int64(layer.experts))),
-              JSONMember("expert_sizes", .array(layer.expertSizes.map { .integer(Int64($0)) })),
-              JSONMember("top_k", .integer(Int64(layer.topK))),
-              JSONMember("n", .integer(Int64(layer.n))),
-              JSONMember("d", .integer(Int64(layer.d))),
-              JSONMember("sse", .number(layer.sse)),
-              JSONMember("iterations", .integer(Int64(layer.iterations))),
-              JSONMember("restarts", .integer(Int64(layer.restarts))),
-              JSONMember("seconds", .number(layer.seconds)),
-              JSONMember("keys", .string(layer.keys)),
-            ])
-          })),
-      JSONMember(
-        "changed_tensors",
-        .array(
-          changedTensors.map { tensor in
-            .object([
-              JSONMember("name", .string(tensor.name)),
-              JSONMember("source", .string(tensor.source)),
-              JSONMember("values", .string(tensor.values.rawValue)),
-            ])
-          })),
-      JSONMember(
-        "lossy", .array(changedTensors.filter { $0.values == .lossy }.map { .string($0.source) })),
-      JSONMember(
-        "totals",
-        .object([
-          JSONMember("seconds", .number(seconds)),
-          JSONMember("peak_rss_bytes", .integer(Int64(peakResidentBytes))),
-          JSONMember("bytes_in", .integer(Int64(bytesIn))),
-          JSONMember("bytes_out", .integer(Int64(bytesOut))),
-        ])),
-    ])
-  }
 }

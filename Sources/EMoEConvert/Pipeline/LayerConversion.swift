@@ -33,8 +33,8 @@ struct LayerConversion {
       defer { KeyReader.release(tensor) }
       try KeyReader.checkFinite(tensor, file: ffn.source.path, layer: ffn.layer)
     }
-    var gate: [Float] = []
-    var gateBias: [Float]?
+    var router: [Float] = []
+    var routerBias: [Float]?
     let clustering: Clustering
     let partition: ExpertPartition
     do {
@@ -58,12 +58,12 @@ struct LayerConversion {
       }
       partition = ExpertPartition(assignment: clustering.assignment, expertCount: experts)
       keys.withUnsafeBufferPointer { buffer in
-        gate = AverageKeyGate.gate(keys: buffer, dimension: d, partition: partition)
+        router = AverageKeyRouter.router(keys: buffer, dimension: d, partition: partition)
       }
     }
-    if options.gateBias {
+    if options.routerBias {
       let bias = try floats(ConversionPlan.biasRole(of: ffn, layer.keyChoice))
-      gateBias = AverageKeyGate.bias(b1: bias, partition: partition)
+      routerBias = AverageKeyRouter.bias(b1: bias, partition: partition)
     }
     do {
       try writer.setClusteringResult(
@@ -84,10 +84,10 @@ struct LayerConversion {
         } else {
           try append(name, values: partition.permutation.map { Int64($0) }, writer)
         }
-      case .gate:
-        try append(name, values: gate, writer)
-      case .gateBias:
-        try append(name, values: gateBias ?? [], writer)
+      case .router:
+        try append(name, values: router, writer)
+      case .routerBias:
+        try append(name, values: routerBias ?? [], writer)
       case .matrix(let role, let move, let quantization):
         pendingScales = try matrix(
           role, move: move, quantization: quantization, name: name, partition: partition,

@@ -7,10 +7,10 @@ public struct PlannedTensor: Sendable {
   public enum Content: Sendable, Equatable {
     /// σ, the original neuron of every stored position (I32 or I64).
     case permutation
-    /// The average-key gate `[E, d]` F32.
-    case gate
-    /// The mean of the key bias over each expert, `[E]` F32.
-    case gateBias
+    /// The average-key router `[E, d]` F32.
+    case router
+    /// The router's bias: the mean of the key bias over each expert, `[E]` F32.
+    case routerBias
     /// An FFN matrix made neuron-major `[n, d]` (``EMoEModel/TensorMove`` `rows`, `columns` or
     /// `decodedColumns`), possibly requantised.
     case matrix(FFNRole, TensorMove, ExpertQuantization)

@@ -58,7 +58,7 @@ public final class ContainerFile: ModelSource {
         "invalid manifest: \(error)")
     }
     manifestJSON = json
-    let manifest = try ContainerManifestDecoder(file: path).decode(json)
+    let manifest = try ContainerManifest.decode(json, file: path)
     try manifest.validate(file: path)
     try manifest.validatePlacement(
       dataOffset: header.dataOffset, fileSize: header.fileSize, file: path)

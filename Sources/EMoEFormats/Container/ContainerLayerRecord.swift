@@ -26,10 +26,10 @@ public struct ContainerLayerRecord: Sendable, Equatable {
   public enum Role: String, Sendable, CaseIterable, Comparable {
     /// `[n]` I32 or I64: the original neuron index of every stored position.
     case permutation
-    /// `[E, d]` F32: the average-key gate.
-    case gate
-    /// `[E]` F32: the optional gate bias.
-    case gateBias = "gate_bias"
+    /// `[E, d]` F32: the average-key router (stored as `gate` before revision 1.1).
+    case router
+    /// `[E]` F32: the router's optional bias (stored as `gate_bias` before revision 1.1).
+    case routerBias = "router_bias"
     /// Plain FFN input matrix, stored `[n, d]`.
     case w1
     /// Plain FFN input bias, permuted, `[n]`.
@@ -54,6 +54,16 @@ public struct ContainerLayerRecord: Sendable, Equatable {
     /// Roles in the fixed order the manifest lists them.
     public static func < (lhs: Role, rhs: Role) -> Bool {
       allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+
+    /// The role stored under `name`, also under its name before revision 1.1 of the format
+    /// (`gate` for ``router``, `gate_bias` for ``routerBias``).
+    public init?(storedName name: String) {
+      switch name {
+      case "gate": self = .router
+      case "gate_bias": self = .routerBias
+      default: self.init(rawValue: name)
+      }
     }
 
     /// Whether the role is a `[n, d]` FFN matrix.
@@ -151,16 +161,16 @@ public struct ContainerLayerRecord: Sendable, Equatable {
   /// The roles a layer of this family must have.
   public var requiredRoles: [Role] {
     switch family {
-    case .plain: [.permutation, .gate, .w1, .w2]
-    case .glu: [.permutation, .gate, .wg, .wu, .wd]
+    case .plain: [.permutation, .router, .w1, .w2]
+    case .glu: [.permutation, .router, .wg, .wu, .wd]
     }
   }
 
   /// The roles a layer of this family may have.
   public var allowedRoles: Set<Role> {
     switch family {
-    case .plain: [.permutation, .gate, .gateBias, .w1, .b1, .w2, .b2]
-    case .glu: [.permutation, .gate, .gateBias, .wg, .wu, .wd, .bg, .bu, .bd]
+    case .plain: [.permutation, .router, .routerBias, .w1, .b1, .w2, .b2]
+    case .glu: [.permutation, .router, .routerBias, .wg, .wu, .wd, .bg, .bu, .bd]
     }
   }
 }

@@ -234,11 +234,11 @@ extension ContainerManifest {
         problem =
           [.i32, .i64].contains(entry.dtype) && plain && entry.shape == Shape([n])
           ? nil : "must be plain I32 or I64 of shape [\(n)]"
-      case .gate:
+      case .router:
         problem =
           entry.dtype == .f32 && plain && entry.shape == Shape([experts, d])
           ? nil : "must be plain F32 of shape [\(experts), \(d)]"
-      case .gateBias:
+      case .routerBias:
         problem =
           entry.dtype == .f32 && plain && entry.shape == Shape([experts])
           ? nil : "must be plain F32 of shape [\(experts)]"

@@ -181,7 +181,7 @@ public final class ContainerWriter {
     let json = manifest.json()
     do throws(ContainerError) {
       // Check the manifest exactly as a reader will, so no file this writer commits is refused.
-      let decoded = try ContainerManifestDecoder(file: path).decode(json)
+      let decoded = try ContainerManifest.decode(json, file: path)
       try decoded.validate(file: path)
       try decoded.validatePlacement(dataOffset: dataOffset, fileSize: output.position, file: path)
     } catch {
@@ -314,7 +314,7 @@ public final class ContainerWriter {
           rawChecksum: declaration.compression == .none ? nil : 0)
       })
     do throws(ContainerError) {
-      let decoded = try ContainerManifestDecoder(file: path).decode(preliminary.json())
+      let decoded = try ContainerManifest.decode(preliminary.json(), file: path)
       try decoded.validate(file: path)
     } catch {
       throw ContainerError(.invalidPlan, error.location, error.detail)

@@ -31,7 +31,7 @@ public struct SafeTensorsHeader: Sendable {
   public static let maximumHeaderLength = 100_000_000
   /// The most entries (tensors plus `__metadata__`) a header may hold.
   ///
-  /// emoe-pack's own limit, counted by a quick scan before the JSON is parsed, so a 100 MB
+  /// emoe-pack's own limit, counted by the strict JSON pass before json-c builds anything, so a 100 MB
   /// header of a million empty tensors is refused in milliseconds, and a header at the limit
   /// parses in about a second. Real files hold far fewer: checkpoints of the largest MoE models
   /// are sharded into files of a few thousand tensors each.
@@ -80,47 +80,41 @@ public struct SafeTensorsHeader: Sendable {
       throw fail(.invalidHeader, "invalid UTF-8 sequence", offset: 8 + bad)
     }
 
-    let members = SafeTensorsHeaderScanner.topLevelMemberCount(
-      text, stoppingAbove: Self.maximumTensorCount)
-    guard members <= Self.maximumTensorCount else {
-      throw fail(
-        .tooManyTensors,
-        "the header holds more than \(Self.maximumTensorCount) entries (emoe-pack's limit)",
-        offset: 8)
-    }
-
-    let root: JSONValue
-    let scanner: SafeTensorsHeaderScanner
+    let document: JSONDocument
     do {
-      root = try JSONValue.parse(text)
-      scanner = try SafeTensorsHeaderScanner(text)
-    } catch let error as JSONParseError {
+      document = try JSONDocument(parsing: text, maximumRootMembers: Self.maximumTensorCount)
+    } catch {
+      if error.isMemberLimit {
+        throw fail(
+          .tooManyTensors,
+          "the header holds more than \(Self.maximumTensorCount) entries (emoe-pack's limit)",
+          offset: 8)
+      }
       if let key = error.duplicateKey {
         throw SafeTensorsError(
           .duplicateKey, ErrorLocation(file: path, key: key, offset: 8 + error.offset),
           detail: "the key '\(key)' appears twice in one object")
       }
       throw fail(.invalidHeaderDeserialization, error.reason, offset: 8 + error.offset)
-    } catch let problem as SafeTensorsHeaderScanner.Problem {
-      throw fail(.invalidHeaderDeserialization, problem.reason, offset: 8 + problem.offset)
-    } catch {
-      throw fail(.invalidHeaderDeserialization, "\(error)", offset: 8)
     }
-    let offsets = scanner.keyOffsets.mapValues { 8 + $0 }
+    let root = document.root
     headerLength = length
-    entryOffsets = offsets
 
     guard case .object(let members) = root else {
-      let start = text.firstIndex { !Self.isWhitespace($0) } ?? 0
       throw fail(
         .invalidHeaderDeserialization, "expected an object, found \(root.typeName)",
-        offset: 8 + start)
+        offset: 8 + document.rootOffset)
     }
+    let keyOffsets = document.childOffsets.map { 8 + $0 }
+    var offsets: [String: Int] = [:]
+    offsets.reserveCapacity(members.count)
+    for (member, offset) in zip(members, keyOffsets) { offsets[member.key] = offset }
+    entryOffsets = offsets
     var metadata: [(key: String, value: String)] = []
     var declaredEntries: [DeclaredEntry] = []
     var seen = Set<String>()
     for (position, member) in members.enumerated() {
-      let location = ErrorLocation(file: path, offset: offsets[member.key])
+      let location = ErrorLocation(file: path, offset: keyOffsets[position])
       guard seen.insert(member.key).inserted else {
         throw SafeTensorsError(
           .duplicateKey, ErrorLocation(file: path, key: member.key, offset: location.offset),
@@ -206,10 +200,6 @@ public struct SafeTensorsHeader: Sendable {
         .invalidHeaderDeserialization, keyed,
         detail: "__metadata__ must be an object of strings, found \(value.typeName)")
     }
-  }
-
-  private static func isWhitespace(_ byte: UInt8) -> Bool {
-    byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
   }
 
   /// The offset of the first byte that does not start a valid UTF-8 sequence (as Rust's

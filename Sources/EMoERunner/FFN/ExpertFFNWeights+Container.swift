@@ -46,13 +46,13 @@ extension ExpertFFNWeights {
     }
     var boundaries = [0]
     for size in record.expertSizes { boundaries.append(boundaries[boundaries.count - 1] + size) }
-    let gate = try required(.gate)
+    let gate = try required(.router)
     let router = try ExpertRouter(
-      weights: try vector(.gate) ?? [], expertCount: record.expertCount,
-      hiddenSize: record.hiddenSize, bias: try vector(.gateBias))
+      weights: try vector(.router) ?? [], expertCount: record.expertCount,
+      hiddenSize: record.hiddenSize, bias: try vector(.routerBias))
     guard gate.shape.dimensions == [record.expertCount, record.hiddenSize] else {
       throw RunnerError(
-        "the gate is \(gate.shape), expected [\(record.expertCount), \(record.hiddenSize)]",
+        "the router is \(gate.shape), expected [\(record.expertCount), \(record.hiddenSize)]",
         file: file, tensor: gate.name)
     }
     switch record.family {

@@ -1,12 +1,12 @@
-/// The EMoE router: each expert's gate vector is the mean of its raw (not normalised) keys.
+/// The EMoE router: each expert's router vector is the mean of its raw (not normalised) keys.
 ///
-/// `score_e = G[e] · x` then equals the mean pre-activation of the expert's neurons (without
-/// bias); the optional gate bias, the mean of b1 over the expert, makes it exact with biases.
-public enum AverageKeyGate {
-  /// The gate matrix `[E, d]` from keys `[n, d]` (original neuron order) and a partition.
+/// `score_e = R[e] · x` then equals the mean pre-activation of the expert's neurons (without
+/// bias); the optional router bias, the mean of b1 over the expert, makes it exact with biases.
+public enum AverageKeyRouter {
+  /// The router matrix `[E, d]` from keys `[n, d]` (original neuron order) and a partition.
   ///
   /// Sums run in double precision in position order, so the result does not depend on threads.
-  public static func gate(
+  public static func router(
     keys: UnsafeBufferPointer<Float>, dimension: Int, partition: ExpertPartition
   )
     -> [Float]
