@@ -118,7 +118,7 @@ enum FiniteCheck {
     container.layers.first { tensorNames(of: $0, in: container).contains(name) }?.layer
   }
 
-  /// `layer 1 gate`, `layer 1 w1 scales` or `passthrough tensor`, for messages.
+  /// `layer 1 router`, `layer 1 w1 scales` or `passthrough tensor`, for messages.
   static func describe(_ name: String, in container: ContainerFile) -> String {
     for record in container.layers {
       for (role, roleName) in record.tensors {

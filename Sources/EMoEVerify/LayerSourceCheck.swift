@@ -6,7 +6,7 @@ import EMoENumerics
 /// The checks of one converted layer against its source layer: the shapes agree, every stored
 /// matrix row and bias value is the source row, column or value the permutation names (bit for
 /// bit when exact, equal after decoding when lossless, within ``QuantizationBound`` when lossy),
-/// and the gate rows (and gate bias) are the means of each expert's raw keys (and biases).
+/// and the router rows (and router bias) are the means of each expert's raw keys (and biases).
 struct LayerSourceCheck {
   let container: ContainerFile
   let record: ContainerLayerRecord
@@ -38,8 +38,8 @@ struct LayerSourceCheck {
         checks.append(compare(role, ffnRole, storedName: name))
       }
     }
-    checks.append(gate())
-    if record.tensors[.routerBias] != nil { checks.append(gateBias()) }
+    checks.append(router())
+    if record.tensors[.routerBias] != nil { checks.append(routerBias()) }
     return checks
   }
 
@@ -346,40 +346,40 @@ struct LayerSourceCheck {
     return result
   }
 
-  // MARK: Gate
+  // MARK: Router
 
-  /// Checks every gate value against the exact mean of its expert's raw keys.
+  /// Checks every router value against the exact mean of its expert's raw keys.
   ///
   /// Tolerance, per value: `(m + 2) · 2⁻²⁴ · mean|k|` over the expert's m keys, the error bound of
   /// summing m floats in any order and dividing, plus the smallest subnormal.
-  private func gate() -> VerificationCheck {
-    let name = "layer \(layer) gate"
+  private func router() -> VerificationCheck {
+    let name = "layer \(layer) router"
     guard let keyRole else {
       return .failed(.permutation, name, layer: layer, detail: "no key matrix to average")
     }
     do {
       let keys = try source.floats(keyRole)
       guard let stored = try container.tensor(.router, of: record) else {
-        return .failed(.permutation, name, layer: layer, detail: "the layer stores no gate")
+        return .failed(.permutation, name, layer: layer, detail: "the layer stores no router")
       }
-      let gate = try Dequantizer.floats(of: stored)
+      let means = try Dequantizer.floats(of: stored)
       return checkMeans(
-        name: name, stored: gate, width: record.hiddenSize, what: "keys (\(keyRole) rows)"
+        name: name, stored: means, width: record.hiddenSize, what: "keys (\(keyRole) rows)"
       ) { neuron, column in keys[neuron * record.hiddenSize + column] }
     } catch {
       return .failed(.permutation, name, layer: layer, detail: "\(error)")
     }
   }
 
-  /// Checks the gate bias against the mean of the key matrix's bias over each expert.
-  private func gateBias() -> VerificationCheck {
-    let name = "layer \(layer) gate_bias"
+  /// Checks the router bias against the mean of the key matrix's bias over each expert.
+  private func routerBias() -> VerificationCheck {
+    let name = "layer \(layer) router_bias"
     // The structure check has already refused a layer without a key matrix.
     let biasRole = keyRole?.bias ?? .b1
     guard ffn.member(biasRole) != nil else {
       return .failed(
         .permutation, name, layer: layer,
-        detail: "the layer stores a gate bias, but the source has no \(biasRole) to average")
+        detail: "the layer stores a router bias, but the source has no \(biasRole) to average")
     }
     do {
       let bias = try source.floats(biasRole)

@@ -26,7 +26,7 @@ public struct VerificationError: Error, Sendable, CustomStringConvertible {
   }
 
   /// An error about the first NaN or infinity of a tensor read from `file`; `what` says what
-  /// the tensor is (`layer 1 gate`, `input`, `output of layer 1`).
+  /// the tensor is (`layer 1 router`, `input`, `output of layer 1`).
   public init(nonFinite value: NonFiniteValue, file: String, what: String) {
     self.init(
       "\(what) holds \(value)", location: value.location(file: file), isNonFinite: true)

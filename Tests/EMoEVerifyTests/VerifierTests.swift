@@ -39,7 +39,7 @@ struct VerifierTests {
     let names = Set(report.checks.map(\.name))
     for expected in [
       "layer 0 permutation", "layer 0 w1", "layer 0 w2", "layer 0 b1", "layer 0 b2",
-      "layer 0 gate", "layer 1 k=E", "layer 1 k=2", "layer 1 k=4", "passthrough", "model k=E",
+      "layer 0 router", "layer 1 k=E", "layer 1 k=2", "layer 1 k=4", "passthrough", "model k=E",
     ] {
       #expect(names.contains(expected), "missing check \(expected)")
     }
@@ -98,7 +98,7 @@ struct VerifierTests {
       fault: .copyGateRow(from: 1, to: 5))
     let report = try Self.verify(path, source: Self.bert)
     #expect(report.decidingFailure == .permutation)
-    #expect(Self.failedNames(report) == ["layer 0 gate"])
+    #expect(Self.failedNames(report) == ["layer 0 router"])
     #expect(report.failures.first?.detail.contains("expert 5") == true)
   }
 

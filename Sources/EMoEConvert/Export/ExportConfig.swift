@@ -81,7 +81,7 @@ enum ExportConfig {
           records.map { record in
             JSONMember(String(record.layer), .array(record.expertSizes.map { .integer(Int64($0)) }))
           })),
-      JSONMember("gate_bias", .bool(records.contains { $0.tensors[.routerBias] != nil })),
+      JSONMember("router_bias", .bool(records.contains { $0.tensors[.routerBias] != nil })),
       JSONMember("layout", .string(layout)),
       JSONMember("source_format", .string(manifest.source.format)),
       JSONMember("tool", .string("\(manifest.tool.name) \(manifest.tool.version)")),
