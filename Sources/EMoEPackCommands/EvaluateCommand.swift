@@ -67,7 +67,7 @@ struct EvaluateCommand: ParsableCommand {
       "Also measure each top-k with neurons assigned to experts at random (same sizes, same "
         + "router rule): the evidence for emergent modularity.",
       valueName: "random"))
-  var baseline: Baseline?
+  var baseline: EvaluationBaseline?
 
   @Option(name: .customLong("baseline-seed"), help: "The seed of the random partition.")
   var baselineSeed: UInt64 = 0
@@ -139,12 +139,6 @@ struct EvaluateCommand: ParsableCommand {
       }
     }
   }
-}
-
-/// The baselines `--baseline` offers.
-enum Baseline: String, ExpressibleByArgument, CaseIterable {
-  /// Neurons assigned to experts at random.
-  case random
 }
 
 extension Substring {

@@ -35,11 +35,11 @@ struct ExportCommand: ParsableCommand {
   @Argument(help: "The output: a folder for safetensors, a file for gguf.")
   var output: String
 
-  @Option(name: .customLong("to"), help: "The output format: safetensors or gguf.")
-  var format: String
+  @Option(name: .customLong("to"), help: "The output format.")
+  var format: ExportFormat
 
   @Option(help: "safetensors only: dense (original names) or experts (stacked expert tensors).")
-  var layout: String = "dense"
+  var layout: SafeTensorsExport.Layout = .dense
 
   @Option(
     name: .customLong("top-k"),
@@ -49,16 +49,10 @@ struct ExportCommand: ParsableCommand {
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {
-    guard format == "safetensors" || format == "gguf" else {
-      throw ValidationError("--to must be safetensors or gguf, not '\(format)'")
-    }
-    guard let layout = SafeTensorsExport.Layout(rawValue: layout) else {
-      throw ValidationError("--layout must be dense or experts, not '\(self.layout)'")
-    }
-    if format == "gguf" && layout != .dense {
+    if format == .gguf && layout != .dense {
       throw ValidationError("--layout applies to --to safetensors only")
     }
-    if format == "safetensors" && topK != nil {
+    if format == .safetensors && topK != nil {
       throw ValidationError("--top-k applies to --to gguf only")
     }
     if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
@@ -74,12 +68,12 @@ struct ExportCommand: ParsableCommand {
         } catch {
           throw ConversionError.container(error)
         }
-        if format == "safetensors" {
-          let export = SafeTensorsExport(
-            container: container, layout: SafeTensorsExport.Layout(rawValue: layout) ?? .dense)
+        switch format {
+        case .safetensors:
+          let export = SafeTensorsExport(container: container, layout: layout)
           let files = try export.write(to: output)
           logger.info("wrote \(files.joined(separator: ", "))")
-        } else {
+        case .gguf:
           let unclustered = try GGUFExport(container: container, expertsUsed: topK).write(
             to: output)
           if !unclustered.isEmpty {

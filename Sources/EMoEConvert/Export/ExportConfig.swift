@@ -9,7 +9,7 @@ import EMoEFormats
 /// `split_start_layer`/`split_every_layer` when the converted layers are exactly `start,
 /// start + every, ...` up to the last layer (the only sets EMoE's code can express). The
 /// object `emoe` holds everything exactly: `layers`, `expert_sizes` per layer, `experts`,
-/// `top_k`, `keys`, `layout`, `gate_bias`, `source_format` and the writing tool.
+/// `top_k`, `keys`, `layout`, `router_bias`, `source_format` and the writing tool.
 enum ExportConfig {
   /// The number of layers the model has, from config.json or GGUF metadata.
   static func layerCount(_ container: ContainerFile) -> Int? {
