@@ -1,4 +1,4 @@
 import ArgumentParser
 import EMoEConvert
 
-extension SafeTensorsExport.Layout: @retroactive ExpressibleByArgument {}
+extension SafeTensorsExport.Layout: ExpressibleByArgument {}
