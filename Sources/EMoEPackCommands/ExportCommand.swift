@@ -60,6 +60,14 @@ struct ExportCommand: ParsableCommand {
 
   func run() throws {
     let logger = global.makeLogger()
+    let progress = ProgressLine(enabled: global.showsProgress)
+    defer { progress.finish() }
+    func show(_ label: String) -> (Int, Int) -> Void {
+      { written, total in
+        progress.update(
+          ProgressLine.Step(label: label, done: written, total: total, countsBytes: true))
+      }
+    }
     try CommandFailure.report {
       do {
         let container: ContainerFile
@@ -71,11 +79,13 @@ struct ExportCommand: ParsableCommand {
         switch format {
         case .safetensors:
           let export = SafeTensorsExport(container: container, layout: layout)
-          let files = try export.write(to: output)
+          let files = try export.write(to: output, progress: show("writing tensors"))
+          progress.finish()
           logger.info("wrote \(files.joined(separator: ", "))")
         case .gguf:
           let unclustered = try GGUFExport(container: container, expertsUsed: topK).write(
-            to: output)
+            to: output, progress: show("writing tensors"))
+          progress.finish()
           if !unclustered.isEmpty {
             logger.info(
               "layers \(unclustered) were not converted: split into experts of consecutive neurons")
@@ -83,6 +93,7 @@ struct ExportCommand: ParsableCommand {
           logger.info("wrote \(output)")
         }
       } catch let error as ConversionError {
+        progress.finish()
         CommandFailure.printError("\(error)")
         throw error.isIOFailure ? ExitStatus.failure : ExitStatus.invalidInput
       }

@@ -99,9 +99,19 @@ struct VerifyCommand: ParsableCommand {
         source: source, tokens: tokens, topK: try topKList, inputs: inputs, tolerance: tolerance,
         model: model)
       let report: VerificationReport
+      let progress = ProgressLine(enabled: global.showsProgress)
       do {
-        report = try Verifier(options: options).verify(path: file)
+        var verifier = Verifier(options: options)
+        verifier.progress = { step in
+          progress.update(
+            ProgressLine.Step(
+              label: step.phase.rawValue, done: step.done, total: step.total,
+              countsBytes: step.countsBytes))
+        }
+        report = try verifier.verify(path: file)
+        progress.finish()
       } catch let error as VerificationError {
+        progress.finish()
         CommandFailure.printError("\(error)")
         throw error.isIOFailure
           ? ExitStatus.failure : error.isNonFinite ? ExitStatus.nonFinite : ExitStatus.invalidInput

@@ -22,12 +22,13 @@ public struct LocatedSource: Sendable {
 enum SourceLocator {
   /// The source to compare with, or `nil` and the reason none is used.
   static func locate(
-    for container: ContainerFile, explicit: String?, digests: FileDigests = .shared
+    for container: ContainerFile, explicit: String?, digests: FileDigests = .shared,
+    progress: (@Sendable (VerificationProgress) -> Void)? = nil
   ) throws(VerificationError) -> (source: LocatedSource?, note: String) {
     let recorded = container.manifest.source
     if let explicit {
       let model = try open(explicit)
-      if let mismatch = try identityMismatch(model, recorded, digests) {
+      if let mismatch = try identityMismatch(model, recorded, digests, progress) {
         throw VerificationError(
           "is not the model this container was converted from: \(mismatch)",
           location: ErrorLocation(file: explicit))
@@ -62,7 +63,7 @@ enum SourceLocator {
     } catch {
       return (nil, "\(error); give --source")
     }
-    if let mismatch = try identityMismatch(model, recorded, digests) {
+    if let mismatch = try identityMismatch(model, recorded, digests, progress) {
       return (nil, "\(path) is beside the container but \(mismatch); give --source")
     }
     return (
@@ -92,9 +93,11 @@ enum SourceLocator {
 
   /// Why `model`'s files are not the recorded ones, or `nil` when they are.
   private static func identityMismatch(
-    _ model: any ModelSource, _ recorded: ContainerSourceDescription, _ digests: FileDigests
+    _ model: any ModelSource, _ recorded: ContainerSourceDescription, _ digests: FileDigests,
+    _ progress: (@Sendable (VerificationProgress) -> Void)?
   ) throws(VerificationError) -> String? {
     let files = model.files
+    let hashed = ByteTally(total: recorded.totalSize)
     guard files.count == recorded.files.count else {
       return "it has \(files.count) files, the record \(recorded.files.count)"
     }
@@ -106,7 +109,11 @@ enum SourceLocator {
       }
       let digest: String
       do {
-        digest = try digests.sha256(ofFile: file)
+        digest = try digests.sha256(
+          ofFile: file,
+          progress: progress.map { report in
+            { bytes in report(hashed.add(bytes)) }
+          })
       } catch {
         throw VerificationError("\(error)", isIOFailure: !error.isWrongKind)
       }

@@ -29,6 +29,8 @@ public struct Verifier: Sendable {
   /// Where the source files' SHA-256 come from (a batch passes the cache its conversion
   /// filled, so the source is not hashed twice).
   public var digests: FileDigests
+  /// Told each phase as it starts and how far it is, on the calling thread.
+  public var progress: (@Sendable (VerificationProgress) -> Void)?
 
   /// Creates a verifier.
   public init(options: VerificationOptions = VerificationOptions(), digests: FileDigests = .shared)
@@ -68,6 +70,7 @@ public struct Verifier: Sendable {
           checks: [.failed(.integrity, "header", detail: error.description)])
       }
     }
+    progress?(VerificationProgress(phase: .integrity))
     var checks = ContainerIntegrity.verify(container).checks
     guard !checks.contains(where: \.failed) else {
       let reason = "the file is damaged (integrity failed)"
@@ -89,7 +92,7 @@ public struct Verifier: Sendable {
       }
     }
     let (located, sourceNote) = try SourceLocator.locate(
-      for: container, explicit: options.source, digests: digests)
+      for: container, explicit: options.source, digests: digests, progress: progress)
     if options.model && located == nil {
       throw VerificationError(
         "verify --model compares with the dense source model, and none is available: "
@@ -98,7 +101,9 @@ public struct Verifier: Sendable {
     let architecture = try located.map { source throws(VerificationError) in
       try detect(source.model, container)
     }
-    for record in container.layers.sorted(by: { $0.layer < $1.layer }) {
+    let ordered = container.layers.sorted(by: { $0.layer < $1.layer })
+    for (index, record) in ordered.enumerated() {
+      progress?(VerificationProgress(phase: .layers, done: index, total: ordered.count))
       checks += try layerChecks(
         record, container, located, architecture, sourceNote,
         nonFinite: nonFiniteLayers.contains(record.layer))
@@ -113,6 +118,7 @@ public struct Verifier: Sendable {
         .skipped(.model, "model", reason: "stored tensors hold NaN or infinity (finite values)"))
     } else if options.model, let located {
       let ks = options.topK ?? Array(Set(container.layers.map(\.topK))).sorted()
+      progress?(VerificationProgress(phase: .model))
       checks += try ModelCheck(
         container: container, source: located.model, ks: ks, tokens: options.tokens,
         tolerance: options.tolerance

@@ -143,6 +143,68 @@ struct PlainOutputTests {
     #expect(ProgressLine.percent(1.7) == "100%")
   }
 
+  @Test("verify's and export's steps: bytes with rate and ETA, layers as counts")
+  func stepLine() {
+    let hashing = ProgressLine.Step(
+      label: "hashing source", done: 250_000_000, total: 1_000_000_000, countsBytes: true)
+    #expect(
+      ProgressLine.render(hashing, elapsed: 1, columns: 100)
+        == "[####............]  25%  hashing source 250.0 MB/1.0 GB  250.0 MB/s  ETA 3.0 s")
+    let layers = ProgressLine.Step(label: "checking layers", done: 3, total: 8, countsBytes: false)
+    #expect(
+      ProgressLine.render(layers, elapsed: 6, columns: 100)
+        == "[######..........]  37%  checking layers 3/8  ETA 10.0 s")
+    // Nothing done yet: no rate, no ETA; no total: no bar.
+    let first = ProgressLine.Step(label: "checking layers", done: 0, total: 8, countsBytes: false)
+    #expect(
+      ProgressLine.render(first, elapsed: 0, columns: 100)
+        == "[................]   0%  checking layers 0/8")
+    let open = ProgressLine.Step(label: "checking integrity", done: 0, total: 0, countsBytes: false)
+    #expect(ProgressLine.render(open, elapsed: 3, columns: 100) == "checking integrity…")
+    #expect(ProgressLine.render(hashing, elapsed: 1, columns: 30).count == 29)
+  }
+
+  @Test("on a terminal verify and export (safetensors) draw their steps; -q draws nothing")
+  func stepsOnTerminal() throws {
+    let directory = try TemporaryDirectory()
+    let container = directory.file("out.emoe")
+    let converted = try CommandRunner.run([
+      "convert", Self.fixture("llama-tiny"), container, "--restarts", "1", "--quiet",
+    ])
+    try #require(converted.status == 0, "\(converted.stderr)")
+    var environment = ProcessInfo.processInfo.environment
+    environment["TERM"] = "xterm"
+    environment["COLUMNS"] = "120"
+    func quoted(_ arguments: [String]) -> String {
+      ([CommandRunner.executable] + arguments).map {
+        "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'"
+      }.joined(separator: " ")
+    }
+    let runs: [([String], [String])] = [
+      (
+        ["verify", container, "--source", Self.fixture("llama-tiny") + "/model.safetensors"],
+        ["checking integrity", "hashing source", "checking layers"]
+      ),
+      (
+        ["export", container, directory.file("hf"), "--to", "safetensors"],
+        ["writing tensors"]
+      ),
+    ]
+    for (arguments, labels) in runs {
+      let result = try ChildProcess.run(
+        "/usr/bin/script", ["-qec", quoted(arguments), "/dev/null"], environment: environment)
+      #expect(result.status == 0, "\(arguments): \(result.stdout)")
+      #expect(result.stdout.contains("\r\u{1B}[K"), "\(arguments): \(result.stdout)")
+      for label in labels {
+        #expect(result.stdout.contains(label), "\(arguments) lacks \(label): \(result.stdout)")
+      }
+      let quiet = try ChildProcess.run(
+        "/usr/bin/script", ["-qec", quoted(arguments + ["-q"]), "/dev/null"],
+        environment: environment)
+      #expect(!quiet.stdout.contains("\u{1B}"), "\(arguments) -q: \(quiet.stdout)")
+    }
+  }
+
   @Test("on a terminal (script's pty) convert draws the bar on one redrawn line")
   func progressOnTerminal() throws {
     let directory = try TemporaryDirectory()

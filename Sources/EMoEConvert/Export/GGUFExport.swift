@@ -55,7 +55,9 @@ public struct GGUFExport {
   ///   llama.cpp's layout (not from a llama GGUF, unequal experts, k < E with layers left
   ///   unconverted), `io`/`output` when writing fails.
   @discardableResult
-  public func write(to path: String) throws(ConversionError) -> [Int] {
+  public func write(
+    to path: String, progress: ((_ written: Int, _ total: Int) -> Void)? = nil
+  ) throws(ConversionError) -> [Int] {
     try ExportSafety.check(container: container, outputs: [path])
     let layout = try check()
     let outputs = try plan(layout)
@@ -67,9 +69,18 @@ public struct GGUFExport {
       throw .exporting(error, container: container.path)
     }
     do {
+      let total = outputs.reduce(0) { sum, output in
+        sum
+          + (output.plan.shape.elementCount.flatMap {
+            output.plan.dtype.byteCount(elementCount: $0)
+          } ?? 0)
+      }
+      var written = 0
       for output in outputs {
         let bytes = try output.bytes()
         try bytes.withUnsafeBytes { try writer.append($0) }
+        written += bytes.count
+        progress?(written, max(total, written))
       }
       try writer.finish()
     } catch {

@@ -53,8 +53,12 @@ public struct SafeTensorsExport {
   /// folder holding a checkpoint that emoe-pack export did not write, over the container or
   /// its source, or over a file that is not a regular writable file.
   @discardableResult
-  public func write(to directory: String) throws(ConversionError) -> [String] {
+  public func write(
+    to directory: String, progress: ((_ written: Int, _ total: Int) -> Void)? = nil
+  ) throws(ConversionError) -> [String] {
     let outputs = try plan()
+    let total = outputs.reduce(0) { $0 + ($1.description.byteCount ?? 0) }
+    var written = 0
     let files = fileNames(outputs).map { FileSystem.join(directory, $0) }
     do throws(OutputRefusal) {
       try ExportSafety.checkFolder(directory, writing: files)
@@ -65,15 +69,18 @@ public struct SafeTensorsExport {
     try FileSystemPaths.makeDirectory(directory)
     var byName: [String: Output] = [:]
     for output in outputs { byName[output.description.name] = output }
-    var written: [String]
+    var files: [String]
     do {
-      written = try SafeTensorsWriter.writeCheckpoint(
+      files = try SafeTensorsWriter.writeCheckpoint(
         directory: directory, tensors: outputs.map(\.description),
         metadata: sourceMetadata, maximumShardSize: maximumShardSize
       ) { description in
         guard let output = byName[description.name] else { return .owned([]) }
         let outcome = Result { () throws(ConversionError) in try output.bytes() }
-        return try outcome.get()
+        let bytes = try outcome.get()
+        written += description.byteCount ?? 0
+        progress?(written, total)
+        return bytes
       }
     } catch {
       throw .exporting(error, container: container.path)
@@ -87,8 +94,8 @@ public struct SafeTensorsExport {
     } catch {
       throw .io(error)
     }
-    written.append(configPath)
-    return written
+    files.append(configPath)
+    return files
   }
 
   /// The names of the files ``write(to:)`` writes into its folder: the shards (or
