@@ -98,6 +98,10 @@ enum SourceLocator {
   ) throws(VerificationError) -> String? {
     let files = model.files
     let hashed = ByteTally(total: recorded.totalSize)
+    var hashedBytes: (@Sendable (Int) -> Void)?
+    if let progress {
+      hashedBytes = { bytes in progress(hashed.add(bytes)) }
+    }
     guard files.count == recorded.files.count else {
       return "it has \(files.count) files, the record \(recorded.files.count)"
     }
@@ -109,11 +113,7 @@ enum SourceLocator {
       }
       let digest: String
       do {
-        digest = try digests.sha256(
-          ofFile: file,
-          progress: progress.map { report in
-            { bytes in report(hashed.add(bytes)) }
-          })
+        digest = try digests.sha256(ofFile: file, progress: hashedBytes)
       } catch {
         throw VerificationError("\(error)", isIOFailure: !error.isWrongKind)
       }

@@ -69,9 +69,9 @@ public struct SafeTensorsExport {
     try FileSystemPaths.makeDirectory(directory)
     var byName: [String: Output] = [:]
     for output in outputs { byName[output.description.name] = output }
-    var files: [String]
+    var writtenFiles: [String]
     do {
-      files = try SafeTensorsWriter.writeCheckpoint(
+      writtenFiles = try SafeTensorsWriter.writeCheckpoint(
         directory: directory, tensors: outputs.map(\.description),
         metadata: sourceMetadata, maximumShardSize: maximumShardSize
       ) { description in
@@ -94,8 +94,8 @@ public struct SafeTensorsExport {
     } catch {
       throw .io(error)
     }
-    files.append(configPath)
-    return files
+    writtenFiles.append(configPath)
+    return writtenFiles
   }
 
   /// The names of the files ``write(to:)`` writes into its folder: the shards (or
