@@ -26,13 +26,29 @@ public enum QualityEvaluator {
     let dense: WholeModel
     let denseFrom: String
     if let source = request.source {
-      dense = try wholeModel(try openSource(source), path: source)
+      dense = try wholeModel(try SourceLocator.open(source), path: source)
       denseFrom = "source"
     } else {
       dense = emoe
       denseFrom = "container"
     }
-    let (tokens, tokenizerSummary, input) = try inputTokens(request, container)
+    // Read and tokenise the input once, in the form the family is measured on.
+    let tokens: [Int]
+    let sentences: [[Int]]
+    let tokenizerSummary: String
+    let input: String
+    switch emoe {
+    case .decoder:
+      (tokens, tokenizerSummary, input) = try inputTokens(request, container)
+      sentences = []
+    case .encoder:
+      guard let text = request.text else {
+        throw EvaluationError(
+          "an encoder is measured on sentences of a text; give --text, not --tokens")
+      }
+      (sentences, tokenizerSummary) = try sentenceTokens(text, request, container, dense)
+      (tokens, input) = ([], text)
+    }
     var weights: [Int: ExpertFFNWeights] = [:]
     do {
       for record in container.layers {
@@ -45,9 +61,12 @@ public enum QualityEvaluator {
     if let seed = request.randomBaselineSeed {
       progress("random partition of every converted layer (seed \(seed))")
       do {
+        let view = try ContainerDenseView(container)
+        let architecture = try Architecture.detect(view)
         for record in container.layers {
           randomWeights[record.layer] = try RandomPartition.weights(
-            container: container, record: record, stored: weights[record.layer]!, seed: seed)
+            view: view, architecture: architecture, record: record,
+            stored: weights[record.layer]!, seed: seed)
         }
       } catch {
         throw EvaluationError("\(error)", location: ErrorLocation(file: request.model))
@@ -91,10 +110,6 @@ public enum QualityEvaluator {
       }
       (measure, segments, tokenCount) = (.perplexity, windows.count, tokens.count)
     case .encoder:
-      guard let sentences = try sentenceTokens(request, container, dense) else {
-        throw EvaluationError(
-          "an encoder is measured on sentences of a text; give --text, not --tokens")
-      }
       progress("dense model: \(sentences.count) sentences")
       let reference = try embeddings(dense, sentences, [:], path: request.model)
       denseValue = 1
@@ -204,23 +219,6 @@ public enum QualityEvaluator {
     }
   }
 
-  private static func openSource(_ path: String) throws(EvaluationError) -> any ModelSource {
-    do {
-      switch try FileKind.detect(path: path) {
-      case .safetensors, .safetensorsIndex: return try SafeTensorsCheckpoint(path: path)
-      case .gguf: return try GGUFFile(path: path)
-      case .emoe:
-        throw EvaluationError(
-          "is an .emoe container; --source is the dense model it was converted from",
-          location: ErrorLocation(file: path))
-      }
-    } catch let error as EvaluationError {
-      throw error
-    } catch {
-      throw EvaluationError("\(error)", location: ErrorLocation(file: path))
-    }
-  }
-
   private static func wholeModel(_ source: @autoclosure () throws -> any ModelSource, path: String)
     throws(EvaluationError) -> WholeModel
   {
@@ -268,7 +266,19 @@ public enum QualityEvaluator {
     throws(EvaluationError) -> (tokens: [Int], tokenizer: String, input: String)
   {
     if let path = request.tokens {
-      let ids = try TokenFile.read(path)
+      let ids: [Int]
+      do {
+        ids = try Evaluator.tokenIDs(path).0
+      } catch {
+        throw EvaluationError(
+          error.problem, location: error.location ?? ErrorLocation(file: path),
+          isIOFailure: error.isIOFailure)
+      }
+      guard ids.count >= 2 else {
+        throw EvaluationError(
+          "holds \(ids.count) token; perplexity needs at least 2",
+          location: ErrorLocation(file: path, tensor: "input_ids"))
+      }
       return (Array(ids.prefix(request.maximumTokens)), "token ids", path)
     }
     guard let path = request.text else {
@@ -322,11 +332,11 @@ public enum QualityEvaluator {
     return accumulator.value ?? .nan
   }
 
-  /// Each sentence's token ids, special tokens included, cut to the model's length.
+  /// Each sentence's token ids, special tokens included, cut to the model's length, and what
+  /// tokenised them.
   private static func sentenceTokens(
-    _ request: QualityRequest, _ container: ContainerFile, _ model: WholeModel
-  ) throws(EvaluationError) -> [[Int]]? {
-    guard let path = request.text else { return nil }
+    _ path: String, _ request: QualityRequest, _ container: ContainerFile, _ model: WholeModel
+  ) throws(EvaluationError) -> (sentences: [[Int]], tokenizer: String) {
     let text = try EvaluationText.read(path)
     let tokenizer = try tokenizer(request, container)
     let limit = model.maximumTokens ?? 512
@@ -343,7 +353,7 @@ public enum QualityEvaluator {
     guard !result.isEmpty else {
       throw EvaluationError("holds no sentence", location: ErrorLocation(file: path))
     }
-    return result
+    return (result, tokenizer.summary)
   }
 
   private static func embeddings(

@@ -10,13 +10,15 @@ enum RandomPartition {
   /// The EMoE FFN of `record` with its neurons shuffled by a generator seeded with `seed` and
   /// the layer index, cut into the recorded expert sizes, with the average-key router (and the
   /// averaged bias when the container's router has one) of those random experts.
+  ///
+  /// `view` is the container's dense form and `architecture` its detected architecture: the FFN
+  /// there is in expert order, and a random order of those neurons is a random partition of
+  /// the source's.
   static func weights(
-    container: ContainerFile, record: ContainerLayerRecord, stored: ExpertFFNWeights, seed: UInt64
+    view: ContainerDenseView, architecture: Architecture, record: ContainerLayerRecord,
+    stored: ExpertFFNWeights, seed: UInt64
   ) throws -> ExpertFFNWeights {
-    // The container's dense form holds the FFN in expert order; a random order of those
-    // neurons is a random partition of the source's.
-    let view = try ContainerDenseView(container)
-    let dense = try DenseFFN(try Architecture.detect(view).layer(record.layer, in: view))
+    let dense = try DenseFFN(try architecture.layer(record.layer, in: view))
     let n = dense.intermediateSize
     let d = dense.hiddenSize
     var generator = SplitMix64(seed: seed &+ UInt64(record.layer) &* 0x9E37_79B9)

@@ -19,7 +19,7 @@ public struct LocatedSource: Sendable {
 /// recorded files are looked for in the container's own folder, and used only when all are
 /// there and their sizes and SHA-256 match; otherwise the source checks are skipped, saying
 /// why. Hashing reads the source once (about 0.5 s per 100 MB).
-enum SourceLocator {
+public enum SourceLocator {
   /// The source to compare with, or `nil` and the reason none is used.
   static func locate(
     for container: ContainerFile, explicit: String?, digests: FileDigests = .shared,
@@ -74,7 +74,7 @@ enum SourceLocator {
   }
 
   /// Opens a dense model: a `.safetensors` file, a sharded checkpoint (index or folder), or GGUF.
-  static func open(_ path: String) throws(VerificationError) -> any ModelSource {
+  public static func open(_ path: String) throws(VerificationError) -> any ModelSource {
     do {
       switch try FileKind.detect(path: path) {
       case .safetensors, .safetensorsIndex:

@@ -228,7 +228,7 @@ public enum Evaluator {
   }
 
   /// `input_ids` (and `token_type_ids`) from a safetensors file.
-  private static func tokenIDs(_ path: String) throws(VerificationError) -> ([Int], [Int]?) {
+  public static func tokenIDs(_ path: String) throws(VerificationError) -> ([Int], [Int]?) {
     let file: SafeTensorsFile
     do {
       file = try SafeTensorsFile(path: path)
