@@ -55,6 +55,12 @@ let package = Package(
         .product(name: "RealModule", package: "swift-numerics"),
       ]),
     .target(
+      name: "EMoECalibrate",
+      dependencies: [
+        "EMoECore", "EMoEFormats", "EMoEModel", "EMoEConvert", "EMoERunner", "EMoEVerify",
+        "EMoETokenizers", "EMoEEvaluate",
+      ]),
+    .target(
       name: "EMoEBatch",
       dependencies: [
         "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoEVerify",
@@ -63,7 +69,7 @@ let package = Package(
       name: "EMoEPackCommands",
       dependencies: [
         "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoEVerify",
-        "EMoEBatch", "EMoEEvaluate",
+        "EMoEBatch", "EMoEEvaluate", "EMoECalibrate",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),

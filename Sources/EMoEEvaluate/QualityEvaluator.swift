@@ -219,7 +219,7 @@ public enum QualityEvaluator {
     }
   }
 
-  private static func wholeModel(_ source: @autoclosure () throws -> any ModelSource, path: String)
+  package static func wholeModel(_ source: @autoclosure () throws -> any ModelSource, path: String)
     throws(EvaluationError) -> WholeModel
   {
     do {
@@ -295,7 +295,8 @@ public enum QualityEvaluator {
     return (ids, tokenizer.summary, path)
   }
 
-  private static func perplexity(
+  /// The perplexity of `model` on `tokens` over `windows`, with `replacing`'s FFNs.
+  package static func perplexity(
     _ model: WholeModel, _ tokens: [Int], _ windows: [(range: Range<Int>, firstScored: Int)],
     _ replacing: [Int: any FeedForwardBlock], path: String
   ) throws(EvaluationError) -> Double {
@@ -339,8 +340,21 @@ public enum QualityEvaluator {
   ) throws(EvaluationError) -> (sentences: [[Int]], tokenizer: String) {
     let text = try EvaluationText.read(path)
     let tokenizer = try tokenizer(request, container)
+    let result = sentences(
+      of: text, tokenizer: tokenizer, model: model, maximumTokens: request.maximumTokens)
+    guard !result.isEmpty else {
+      throw EvaluationError("holds no sentence", location: ErrorLocation(file: path))
+    }
+    return (result, tokenizer.summary)
+  }
+
+  /// Each sentence's token ids, special tokens included, each cut to the model's length, until
+  /// `maximumTokens` tokens are taken.
+  package static func sentences(
+    of text: String, tokenizer: Tokenizer, model: WholeModel, maximumTokens: Int
+  ) -> [[Int]] {
     let limit = model.maximumTokens ?? 512
-    var budget = request.maximumTokens
+    var budget = maximumTokens
     var result: [[Int]] = []
     for sentence in Sentences.split(text) where budget > 0 {
       var ids = tokenizer.encode(sentence, addSpecialTokens: false)
@@ -350,13 +364,11 @@ public enum QualityEvaluator {
       result.append(full)
       budget -= full.count
     }
-    guard !result.isEmpty else {
-      throw EvaluationError("holds no sentence", location: ErrorLocation(file: path))
-    }
-    return (result, tokenizer.summary)
+    return result
   }
 
-  private static func embeddings(
+  /// The mean-pooled last hidden state of each sentence, with `replacing`'s FFNs.
+  package static func embeddings(
     _ model: WholeModel, _ sentences: [[Int]], _ replacing: [Int: any FeedForwardBlock],
     path: String
   ) throws(EvaluationError) -> [[Double]] {
@@ -383,7 +395,8 @@ public enum QualityEvaluator {
     return result
   }
 
-  static func cosine(_ a: [Double], _ b: [Double]) -> Double {
+  /// The cosine similarity of two vectors.
+  package static func cosine(_ a: [Double], _ b: [Double]) -> Double {
     var dot = 0.0
     var normA = 0.0
     var normB = 0.0

@@ -39,6 +39,9 @@ public struct LayerFFN: Sendable {
     case gate
     /// The up projection Wu (LLaMA-MoE's choice).
     case up
+    /// The neurons' activation patterns on calibration text (`convert --calibration`); the
+    /// router still averages the rows of Wg (GLU) or W1 (plain).
+    case activations
   }
 
   /// The member with `role`, or `nil` when the layer has none.

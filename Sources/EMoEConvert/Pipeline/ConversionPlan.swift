@@ -65,6 +65,9 @@ public struct ConversionPlan: Sendable {
   public let declarations: [ContainerTensorDeclaration]
   /// The files the output depends on: the input, its shards and its `config.json`.
   public let dependencies: [String]
+  /// What calibration chose and measured, recorded as the container's `calibration`; set by the
+  /// caller that ran the calibration.
+  public var calibration: JSONValue?
 
   /// Opens the model at `path` and plans its conversion.
   ///
@@ -153,7 +156,8 @@ public struct ConversionPlan: Sendable {
       source: ContainerSourceDescription(
         format: sourceFormat.rawValue, files: sourceFiles, metadata: source.metadata,
         config: source.config),
-      layers: layers.map(\.record).sorted { $0.layer < $1.layer }, tensors: declarations)
+      layers: layers.map(\.record).sorted { $0.layer < $1.layer }, tensors: declarations,
+      calibration: calibration)
   }
 
   /// The container tensors whose values differ from their source tensor's, with how.

@@ -4,7 +4,7 @@ extension ContainerManifest: Codable {
   enum CodingKeys: String, CodingKey {
     case requiredFeatures = "required_features"
     case checksumAlgorithm = "checksum_algorithm"
-    case tool, options, source, layers, tensors
+    case tool, options, calibration, source, layers, tensors
   }
 
   /// Decodes and checks `json`, the manifest of the file at `file`.
@@ -84,6 +84,13 @@ extension ContainerManifest: Codable {
     requiredFeatures = featureNames
     tool = try container.object(.tool, as: ContainerTool.self)
     options = try container.object(.options, as: JSONValue.self)
+    if container.contains(.calibration) {
+      let value = try container.object(.calibration, as: JSONValue.self)
+      guard case .object = value else { throw container.issue(.calibration, "must be an object") }
+      calibration = value
+    } else {
+      calibration = nil
+    }
     source = try container.object(.source, as: ContainerSourceDescription.self)
     layers = try container.array(.layers, of: ContainerLayerRecord.self)
     tensors = try container.array(.tensors, of: ContainerTensorEntry.self)
@@ -95,6 +102,7 @@ extension ContainerManifest: Codable {
     try container.encode(ContainerFormat.checksumAlgorithm, forKey: .checksumAlgorithm)
     try container.encode(tool, forKey: .tool)
     try container.encode(options, forKey: .options)
+    try container.encodeIfPresent(calibration, forKey: .calibration)
     try container.encode(source, forKey: .source)
     try container.encode(layers, forKey: .layers)
     try container.encode(tensors, forKey: .tensors)

@@ -8,6 +8,8 @@ public struct ContainerManifest: Sendable, Equatable {
   public var tool: ContainerTool
   /// The exact options the conversion ran with (a JSON object given by the caller).
   public var options: JSONValue
+  /// What calibration chose and measured (`convert --calibration`), or `nil` without it.
+  public var calibration: JSONValue?
   /// The model the container was made from.
   public var source: ContainerSourceDescription
   /// The converted FFN layers.
@@ -19,11 +21,12 @@ public struct ContainerManifest: Sendable, Equatable {
   public init(
     requiredFeatures: [String], tool: ContainerTool, options: JSONValue,
     source: ContainerSourceDescription, layers: [ContainerLayerRecord],
-    tensors: [ContainerTensorEntry]
+    tensors: [ContainerTensorEntry], calibration: JSONValue? = nil
   ) {
     self.requiredFeatures = requiredFeatures
     self.tool = tool
     self.options = options
+    self.calibration = calibration
     self.source = source
     self.layers = layers
     self.tensors = tensors

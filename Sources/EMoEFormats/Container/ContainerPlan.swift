@@ -11,6 +11,8 @@ public struct ContainerPlan: Sendable, Equatable {
   public var tool: ContainerTool
   /// The exact options of the conversion, a JSON object recorded as given.
   public var options: JSONValue
+  /// What calibration chose and measured, recorded as the manifest's `calibration`.
+  public var calibration: JSONValue?
   /// The source model's files, format, metadata and config.
   public var source: ContainerSourceDescription
   /// The converted layers.
@@ -21,10 +23,12 @@ public struct ContainerPlan: Sendable, Equatable {
   /// Creates a plan.
   public init(
     tool: ContainerTool, options: JSONValue, source: ContainerSourceDescription,
-    layers: [ContainerLayerRecord], tensors: [ContainerTensorDeclaration]
+    layers: [ContainerLayerRecord], tensors: [ContainerTensorDeclaration],
+    calibration: JSONValue? = nil
   ) {
     self.tool = tool
     self.options = options
+    self.calibration = calibration
     self.source = source
     self.layers = layers
     self.tensors = tensors

@@ -177,7 +177,7 @@ public final class ContainerWriter {
     }
     let manifest = ContainerManifest(
       requiredFeatures: requiredFeatures, tool: plan.tool, options: plan.options,
-      source: plan.source, layers: plan.layers, tensors: entries)
+      source: plan.source, layers: plan.layers, tensors: entries, calibration: plan.calibration)
     let json = manifest.json()
     do throws(ContainerError) {
       // Check the manifest exactly as a reader will, so no file this writer commits is refused.
@@ -312,7 +312,7 @@ public final class ContainerWriter {
         return ContainerTensorEntry(
           declaration: declaration, offset: 0, storedLength: length, rawLength: length, checksum: 0,
           rawChecksum: declaration.compression == .none ? nil : 0)
-      })
+      }, calibration: plan.calibration)
     do throws(ContainerError) {
       let decoded = try ContainerManifest.decode(preliminary.json(), file: path)
       try decoded.validate(file: path)
