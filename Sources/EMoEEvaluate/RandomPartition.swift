@@ -26,10 +26,11 @@ enum RandomPartition {
     for index in stride(from: n - 1, to: 0, by: -1) {
       permutation.swapAt(index, generator.nextIndex(below: index + 1))
     }
-    var boundaries = [0]
+    // A shared block keeps its size: the first S random neurons are always active.
+    var boundaries = [record.sharedCount]
     for size in record.expertSizes { boundaries.append(boundaries.last! + size) }
     let keyMatrix =
-      record.clustering.keys == .up || dense.gate == nil ? dense.up : dense.gate!
+      record.routerKeys == .up || dense.gate == nil ? dense.up : dense.gate!
     let keys = keyMatrix.outputMajor().values
     let experts = record.expertSizes.count
     var averages = [Float](repeating: 0, count: experts * d)
