@@ -3,7 +3,8 @@ import EMoEFormats
 import EMoENumerics
 
 /// The checks of a converted layer that need only the container: the permutation is a
-/// permutation of `0..<n`, and the expert sizes are the record's and fit E, n and the gate.
+/// permutation of `0..<n` whose shared block ascends, and the expert sizes are the record's and
+/// fit E, n - S and the router.
 enum LayoutCheck {
   /// Reads and checks the permutation; returns the check and, when it passed, σ.
   static func permutation(_ container: ContainerFile, _ record: ContainerLayerRecord)
@@ -49,6 +50,15 @@ enum LayoutCheck {
             + "permutation")
       }
       seenAt[neuron] = position
+    }
+    // The shared block's bytes must depend only on its set of neurons (Formats/EMoE.md 9.2).
+    let shared = min(max(record.sharedCount, 0), n)
+    if shared > 1,
+      let position = (1..<shared).first(where: { values[$0 - 1] >= values[$0] })
+    {
+      return fail(
+        "the shared block (positions 0..<\(shared)) is not in ascending original index: "
+          + "position \(position) holds neuron \(values[position]) after \(values[position - 1])")
     }
     return (
       .passed(

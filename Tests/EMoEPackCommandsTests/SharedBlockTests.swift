@@ -423,6 +423,35 @@ struct SharedBlockTests {
     #expect(verify.stderr.contains("less 9 shared"), "\(verify.stderr)")
   }
 
+  @Test("verify fails (exit 5) a shared block whose neurons are not in ascending order")
+  func sharedBlockOrder() throws {
+    let directory = try TemporaryDirectory()
+    let path = try Self.convert(Self.cases[1], into: directory)
+    let container = try ContainerFile(path: path)
+    let record = try #require(container.layers.first { $0.layer == 0 })
+    let entry = try #require(container.entry(named: "emoe.layers.0.permutation"))
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    // Swap stored positions 2 and 3 (both shared) of the I32 permutation.
+    let a = entry.offset + 2 * 4
+    let b = entry.offset + 3 * 4
+    let first = bytes[a..<(a + 4)]
+    bytes.replaceSubrange(a..<(a + 4), with: bytes[b..<(b + 4)])
+    bytes.replaceSubrange(b..<(b + 4), with: first)
+    try ContainerPatch.updateChecksum(of: entry, in: &bytes)
+    let swapped = directory.file("swapped.emoe")
+    try bytes.write(to: URL(fileURLWithPath: swapped))
+    #expect(record.sharedCount == 8)
+    let verify = try CommandRunner.run(["verify", swapped, "--json"])
+    #expect(verify.status == 5, "\(verify.stdout)")
+    let report = try JSONValue.parse(verify.stdout)
+    let check = try #require(
+      report["checks"]?.arrayValue?.first { $0["name"]?.stringValue == "layer 0 permutation" })
+    #expect(check["status"]?.stringValue == "failed")
+    #expect(
+      check["detail"]?.stringValue?.contains("not in ascending original index") == true,
+      "\(check)")
+  }
+
   @Test(
     "export: safetensors (both layouts) round-trips with emoe.shared; gguf is refused",
     .enabled(if: Oracles.python(["numpy", "safetensors"])), arguments: cases)

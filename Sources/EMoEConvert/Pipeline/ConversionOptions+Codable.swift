@@ -41,7 +41,7 @@ extension ConversionOptions {
       help: "Store the mean of b1 per expert as a router bias."),
     .init(
       "shared-neurons", json: .sharedNeurons, .text,
-      help: "Always-active shared neurons per layer, N or P% of n (needs --calibration)."),
+      help: "Always-active shared neurons per layer: N, or P% of n (needs a calibration file)."),
     .init(
       "calibration", json: .calibration, .text,
       help: "Calibration text file the neurons' activations are measured on."),
