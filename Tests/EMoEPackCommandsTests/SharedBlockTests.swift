@@ -99,7 +99,13 @@ struct SharedBlockTests {
       input: source(testCase.fixture), options: options,
       groupings: groupings(testCase, neurons: neurons(testCase.fixture)))
     let path = directory.file(name)
-    _ = try Converter(plan: plan, tool: tool).run(output: path)
+    let summary = try Converter(plan: plan, tool: tool).run(output: path)
+    for layer in testCase.grouped {
+      let done = try #require(summary.layers.first { $0.layer == layer.layer })
+      #expect(done.shared == layer.shared)
+      #expect(done.keys == layer.keys.rawValue)
+    }
+    #expect(summary.layers.filter { $0.shared > 0 }.count == testCase.grouped.count)
     return path
   }
 
@@ -199,6 +205,27 @@ struct SharedBlockTests {
     // The layout: byte-exact rows, shared block ascending, router means (numpy).
     let layout = try Self.runOracle("check_container.py", [Self.source(testCase.fixture), path])
     #expect(layout["ok"]?.boolValue == true, "\(layout)")
+    // The manifest (with `shared` and `activations` keys) satisfies the published schema, and a
+    // negative shared block does not.
+    if try PythonOracle.available(["jsonschema"]) {
+      let script = """
+        import json, sys, jsonschema
+        sys.path.insert(0, sys.argv[3])
+        from emoe_reader import Container
+        validator = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
+        manifest = Container(sys.argv[2]).manifest
+        print("valid" if validator.is_valid(manifest) else "invalid")
+        manifest["layers"][0]["shared"] = -1
+        print("valid" if validator.is_valid(manifest) else "invalid")
+        """
+      let verdicts = try PythonOracle.check(
+        script,
+        arguments: [
+          TestPaths.repositoryRoot + "/Formats/emoe-manifest.schema.json", path,
+          TestPaths.repositoryRoot + "/Tests/Oracles",
+        ])
+      #expect(verdicts.split(separator: "\n") == ["valid", "invalid"], "\(verdicts)")
+    }
 
     for layer in testCase.grouped {
       let grouping = try #require(groupings[layer.layer])

@@ -136,7 +136,7 @@ struct LayerConversion {
       topK: layer.record.topK,
       n: n, d: d, sse: sse, iterations: iterations, restarts: layer.restarts,
       seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
-      keys: layer.record.clustering.keys.rawValue)
+      keys: layer.record.clustering.keys.rawValue, shared: partition.sharedCount)
   }
 
   // MARK: Matrices
