@@ -432,6 +432,31 @@ struct SharedBlockTests {
     }
   }
 
+  @Test(
+    "int8-row and zstd-compressed shared containers verify: decoded shared rows, sparse = masked")
+  func quantisedShared() throws {
+    let directory = try TemporaryDirectory()
+    for testCase in Self.cases {
+      var quantised = testCase
+      quantised.options.quantize = .int8
+      quantised.options.compressionLevel = 3
+      let path = try Self.convert(quantised, into: directory, name: testCase.fixture + "-q.emoe")
+      let verify = try CommandRunner.run(
+        ["verify", path, "--source", Self.source(testCase.fixture), "--top-k", "1,2", "--json"])
+      #expect(verify.status == 0, "\(testCase): \(verify.stdout)\(verify.stderr)")
+      let report = try JSONValue.parse(verify.stdout)
+      let checks = report["checks"]?.arrayValue ?? []
+      for layer in testCase.grouped {
+        for name in ["layer \(layer.layer) k=1", "layer \(layer.layer) k=E"] {
+          #expect(
+            checks.contains {
+              $0["name"]?.stringValue == name && $0["status"]?.stringValue == "passed"
+            }, "\(testCase): \(name) in \(checks.compactMap { $0["name"]?.stringValue })")
+        }
+      }
+    }
+  }
+
   @Test("a manifest whose shared block does not fit is refused by inspect and verify")
   func badSharedManifest() throws {
     let directory = try TemporaryDirectory()
