@@ -580,6 +580,21 @@ struct SharedBlockTests {
     #expect(throws: ConversionError.self) {
       try ConversionOptions(sharedNeurons: .count(4)).validate()
     }
+    // Options that record a calibration need the groupings computed from it.
+    let calibrated = ConversionOptions(
+      experts: 4, topK: 2, layers: "all", restarts: 1, sharedNeurons: .count(8),
+      calibration: "text.txt")
+    let error = #expect(throws: ConversionError.self) {
+      _ = try ConversionPlan(input: Self.source("bert-tiny"), options: calibrated)
+    }
+    #expect("\(String(describing: error))".contains("no neuron grouping was computed"))
+    var withGrouping = Self.cases[1]
+    withGrouping.options = calibrated
+    #expect(throws: Never.self) {
+      _ = try ConversionPlan(
+        input: Self.source("bert-tiny"), options: calibrated,
+        groupings: Self.groupings(withGrouping, neurons: 128))
+    }
   }
 }
 

@@ -100,6 +100,13 @@ public struct ConversionPlan: Sendable {
     groupings: [Int: NeuronGrouping] = [:], scanKeys: Bool = true
   ) throws(ConversionError) {
     try options.validate()
+    // The calibration text becomes groupings before planning; options that record one without
+    // them would write a container that claims a calibration it never had.
+    if let calibration = options.calibration, groupings.isEmpty {
+      throw .invalidOptions(
+        "--calibration \(calibration): no neuron grouping was computed from it (the calibration "
+          + "step must run before the conversion is planned)")
+    }
     self.groupings = groupings
     self.inputPath = inputPath
     self.source = source

@@ -192,8 +192,9 @@ extension ContainerManifest {
     guard experts <= routed else {
       throw invalidKey(
         file, path + ".experts",
-        "\(experts) experts exceed the \(routed) routed neurons"
-          + (shared > 0 ? " (n \(n) less \(shared) shared)" : ""))
+        shared > 0
+          ? "\(experts) experts exceed the \(routed) routed neurons (n \(n) less \(shared) shared)"
+          : "\(experts) experts exceed the \(n) neurons")
     }
     guard layer.expertSizes.count == experts else {
       throw invalidKey(
