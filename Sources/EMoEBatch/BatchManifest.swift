@@ -173,8 +173,12 @@ private struct Parser {
     do {
       try options.validate()
     } catch {
-      // Only the cross-option rule can fail here (each value was checked on its own).
-      throw self.error(optionKeys["top-k"] ?? base, "\(error)")
+      // Only the cross-option rules can fail here (each value was checked on its own):
+      // shared-neurons without calibration, or top-k above experts.
+      let key =
+        options.sharedNeurons != nil && options.calibration == nil
+        ? optionKeys["shared-neurons"] : optionKeys["top-k"]
+      throw self.error(key ?? base, "\(error)")
     }
     job.options = options
     job.optionKeys = optionKeys

@@ -101,6 +101,26 @@ extension ConversionOptions {
         }
         compressionLevel = level
       }
+    case "shared-neurons":
+      switch value {
+      case .null: sharedNeurons = nil
+      case .string(let text) where text.hasSuffix("%"):
+        guard let parsed = SharedNeurons(text) else {
+          throw LongOptionError(
+            reason: "must be a percentage 0% <= P% < 100%, not \(describe(value))")
+        }
+        sharedNeurons = parsed
+      default:
+        guard let count = value.intValue else {
+          throw LongOptionError(
+            reason: "must be an integer or a string \"P%\", not \(describe(value))")
+        }
+        guard count >= 0 else {
+          throw LongOptionError(reason: "must be at least 0, not \(count)")
+        }
+        sharedNeurons = .count(count)
+      }
+    case "calibration": calibration = try text(nullable: true)
     case "allow-uneven": allowUneven = try flag()
     case "router-bias", "gate-bias": routerBias = try flag()
     default:

@@ -3,9 +3,9 @@ import EMoEFormats
 /// The share of FFN multiply-adds an EMoE model at given top-k values still performs.
 ///
 /// Per token, a dense FFN layer costs `m · d · n` multiply-adds (m = 3 for GLU, 2 otherwise).
-/// A converted layer at k of E experts costs the selected experts' neurons (the k largest
-/// expert sizes: an upper bound when sizes differ by one) times `m · d`, plus the router's
-/// `E · d`. Attention and embeddings are not counted.
+/// A converted layer at k of E experts costs its S always-active shared neurons and the selected
+/// experts' neurons (the k largest expert sizes: an upper bound when sizes differ by one) times
+/// `m · d`, plus the router's `E · d`. Attention and embeddings are not counted.
 public struct ActiveCompute: Sendable, Equatable {
   /// Active over dense multiply-adds in the converted layers.
   public var convertedLayers: Double
@@ -25,7 +25,8 @@ public struct ActiveCompute: Sendable, Equatable {
       guard let k = topK[record.layer] else { continue }
       let multiplier = Double(record.family == .glu ? 3 : 2) * Double(record.hiddenSize)
       let dense = multiplier * Double(record.intermediateSize)
-      let neurons = record.expertSizes.sorted(by: >).prefix(k).reduce(0, +)
+      let neurons =
+        record.sharedCount + record.expertSizes.sorted(by: >).prefix(k).reduce(0, +)
       converted += dense
       active += multiplier * Double(neurons) + Double(record.expertCount * record.hiddenSize)
     }

@@ -8,8 +8,9 @@ import EMoEVerify
 /// neurons assigned to experts at random instead of by clustering.
 enum RandomPartition {
   /// The EMoE FFN of `record` with its neurons shuffled by a generator seeded with `seed` and
-  /// the layer index, cut into the recorded expert sizes, with the average-key router (and the
-  /// averaged bias when the container's router has one) of those random experts.
+  /// the layer index, cut into a shared block of the recorded size (the first S shuffled
+  /// neurons) and the recorded expert sizes, with the average-key router (and the averaged bias
+  /// when the container's router has one) of those random experts.
   ///
   /// `view` is the container's dense form and `architecture` its detected architecture: the FFN
   /// there is in expert order, and a random order of those neurons is a random partition of
@@ -26,10 +27,11 @@ enum RandomPartition {
     for index in stride(from: n - 1, to: 0, by: -1) {
       permutation.swapAt(index, generator.nextIndex(below: index + 1))
     }
-    var boundaries = [0]
+    // A shared block keeps its size: the first S random neurons are always active.
+    var boundaries = [record.sharedCount]
     for size in record.expertSizes { boundaries.append(boundaries.last! + size) }
     let keyMatrix =
-      record.clustering.keys == .up || dense.gate == nil ? dense.up : dense.gate!
+      record.routerKeys == .up || dense.gate == nil ? dense.up : dense.gate!
     let keys = keyMatrix.outputMajor().values
     let experts = record.expertSizes.count
     var averages = [Float](repeating: 0, count: experts * d)

@@ -1,11 +1,13 @@
 import EMoEFormats
 
 extension ContainerLayerRecord.KeySource {
-  /// The source FFN role whose rows were the clustered keys.
+  /// The source FFN role whose rows were the clustered keys; for ``activations``, which are
+  /// no matrix, the gate (use ``EMoEFormats/ContainerLayerRecord/routerKeys`` for the role a
+  /// record's router averages, W1 in a plain FFN).
   public var ffnRole: FFNRole {
     switch self {
     case .w1: .w1
-    case .gate: .gate
+    case .gate, .activations: .gate
     case .up: .up
     }
   }

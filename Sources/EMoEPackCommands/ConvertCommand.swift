@@ -83,6 +83,12 @@ struct ConvertCommand: ParsableCommand {
   @Flag(name: .customLong("router-bias"), help: Self.help("router-bias"))
   var routerBias = false
 
+  @Option(name: .customLong("shared-neurons"), help: Self.help("shared-neurons", valueName: "N|P%"))
+  var sharedNeurons: String?
+
+  @Option(name: .customLong("calibration"), help: Self.help("calibration", valueName: "file"))
+  var calibration: String?
+
   /// `--gate-bias`, the old spelling of `--router-bias`, still accepted but not shown.
   @Flag(name: .customLong("gate-bias"), help: .hidden)
   var gateBias = false
@@ -101,10 +107,16 @@ struct ConvertCommand: ParsableCommand {
       experts: experts, topK: topK, layers: layers,
       clusterOn: clusterOn, quantize: quantize, compressionLevel: compress,
       seed: seed, threads: threads, ffnPattern: ffnPattern, restarts: restarts,
-      allowUneven: allowUneven, routerBias: routerBias || gateBias)
+      allowUneven: allowUneven, routerBias: routerBias || gateBias,
+      sharedNeurons: sharedNeurons.flatMap(SharedNeurons.init), calibration: calibration)
   }
 
   func validate() throws {
+    if let sharedNeurons, SharedNeurons(sharedNeurons) == nil {
+      throw ValidationError(
+        "--shared-neurons must be a count N >= 0 or a percentage P% with 0 <= P < 100, not "
+          + "'\(sharedNeurons)'")
+    }
     do {
       try options.validate()
     } catch {

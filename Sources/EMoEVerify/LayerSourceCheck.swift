@@ -79,7 +79,7 @@ struct LayerSourceCheck {
 
   /// The source role whose rows are the clustered keys.
   private var keyRole: FFNRole? {
-    let role = record.clustering.keys.ffnRole
+    let role = record.routerKeys.ffnRole
     return ffn.canCluster(role) ? role : nil
   }
 
@@ -400,8 +400,8 @@ struct LayerSourceCheck {
     name: String, stored: [Float], width: Int, what: String, value: (Int, Int) -> Float
   ) -> VerificationCheck {
     let experts = record.expertCount
-    guard record.expertSizes.count == experts,
-      record.expertSizes.reduce(0, +) == permutation.count,
+    guard record.expertSizes.count == experts, (0..<permutation.count).contains(record.sharedCount),
+      record.expertSizes.reduce(0, +) == permutation.count - record.sharedCount,
       record.expertSizes.allSatisfy({ $0 >= 0 })
     else {
       return .failed(
@@ -417,7 +417,8 @@ struct LayerSourceCheck {
     var maxError = 0.0
     var failures = 0
     var first: String?
-    var start = 0
+    // The routed experts start after the shared block, which the router does not cover.
+    var start = record.sharedCount
     for expert in 0..<experts {
       let size = record.expertSizes[expert]
       let positions = start..<(start + size)

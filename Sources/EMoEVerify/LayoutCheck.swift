@@ -3,7 +3,8 @@ import EMoEFormats
 import EMoENumerics
 
 /// The checks of a converted layer that need only the container: the permutation is a
-/// permutation of `0..<n`, and the expert sizes are the record's and fit E, n and the gate.
+/// permutation of `0..<n` whose shared block ascends, and the expert sizes are the record's and
+/// fit E, n - S and the router.
 enum LayoutCheck {
   /// Reads and checks the permutation; returns the check and, when it passed, σ.
   static func permutation(_ container: ContainerFile, _ record: ContainerLayerRecord)
@@ -50,6 +51,15 @@ enum LayoutCheck {
       }
       seenAt[neuron] = position
     }
+    // The shared block's bytes must depend only on its set of neurons (Formats/EMoE.md 9.2).
+    let shared = min(max(record.sharedCount, 0), n)
+    if shared > 1,
+      let position = (1..<shared).first(where: { values[$0 - 1] >= values[$0] })
+    {
+      return fail(
+        "the shared block (positions 0..<\(shared)) is not in ascending original index: "
+          + "position \(position) holds neuron \(values[position]) after \(values[position - 1])")
+    }
     return (
       .passed(
         .permutation, name, layer: record.layer,
@@ -65,16 +75,22 @@ enum LayoutCheck {
   {
     let name = "layer \(record.layer) expert sizes"
     let sizes = record.expertSizes
-    let n = record.intermediateSize
+    let shared = record.sharedCount
+    // The routed experts split the neurons after the shared block.
+    let n = record.intermediateSize - shared
     let experts = record.expertCount
+    let routedText = shared > 0 ? "n - S = \(n) (\(shared) shared)" : "n = \(n)"
     func fail(_ detail: String) -> VerificationCheck {
       .failed(.permutation, name, layer: record.layer, detail: detail)
+    }
+    guard (0..<record.intermediateSize).contains(shared) else {
+      return fail("\(shared) shared neurons are not in 0..<\(record.intermediateSize)")
     }
     guard sizes.count == experts else {
       return fail("\(sizes.count) sizes recorded for \(experts) experts")
     }
     guard sizes.reduce(0, +) == n else {
-      return fail("the sizes sum to \(sizes.reduce(0, +)), not n = \(n)")
+      return fail("the sizes sum to \(sizes.reduce(0, +)), not \(routedText)")
     }
     let low = n / max(experts, 1)
     let high = (n + experts - 1) / max(experts, 1)
@@ -86,19 +102,27 @@ enum LayoutCheck {
     {
       return fail("the gate is \(entry.shape), expected [\(experts), \(record.hiddenSize)]")
     }
-    if let requested = container.manifest.options["experts"]?.intValue, requested != experts {
+    // A layer grouped by calibration (another method than the key clustering) takes its E
+    // from its grouping, not from --experts.
+    if record.clustering.method == "balanced_kmeans",
+      let requested = container.manifest.options["experts"]?.intValue, requested != experts
+    {
       return fail("the options ask for \(requested) experts; the record has \(experts)")
     }
     guard (1...max(experts, 1)).contains(record.topK) else {
       return fail("top-k \(record.topK) is not in 1...\(experts)")
     }
     let summary = low == high ? "\(experts) × \(low)" : "\(experts) of \(low) or \(high)"
+    var measures = [
+      JSONMember("experts", .integer(Int64(experts))),
+      JSONMember("sizes", .array(sizes.map { .integer(Int64($0)) })),
+      JSONMember("top_k", .integer(Int64(record.topK))),
+    ]
+    if shared > 0 { measures.append(JSONMember("shared", .integer(Int64(shared)))) }
     return .passed(
-      .permutation, name, layer: record.layer, detail: summary + " neurons, top-k \(record.topK)",
-      measures: [
-        JSONMember("experts", .integer(Int64(experts))),
-        JSONMember("sizes", .array(sizes.map { .integer(Int64($0)) })),
-        JSONMember("top_k", .integer(Int64(record.topK))),
-      ])
+      .permutation, name, layer: record.layer,
+      detail: (shared > 0 ? "\(shared) shared + " : "") + summary
+        + " neurons, top-k \(record.topK)",
+      measures: measures)
   }
 }

@@ -50,20 +50,22 @@ public enum SparseMaskedCheck {
   /// - Parameters:
   ///   - weights: the layout under test (its router, matrices and expert boundaries).
   ///   - expertSizes: the expert sizes the record states, which the reference masks by.
+  ///   - sharedCount: the shared neurons the record states, which the reference never masks.
   /// - Throws: ``RunnerError`` when `topK` is not in `1...E` or the sizes do not fit n.
   public static func run(
-    weights: ExpertFFNWeights, expertSizes: [Int], inputs: [Float], tokens: Int, topK: Int,
-    tolerance: Double
+    weights: ExpertFFNWeights, expertSizes: [Int], sharedCount: Int = 0, inputs: [Float],
+    tokens: Int, topK: Int, tolerance: Double
   ) throws -> Outcome {
     let d = weights.hiddenSize
     let n = weights.intermediateSize
     let experts = expertSizes.count
-    guard experts == weights.expertCount, expertSizes.reduce(0, +) == n,
-      expertSizes.allSatisfy({ $0 >= 0 })
+    guard experts == weights.expertCount, (0..<n).contains(sharedCount),
+      expertSizes.reduce(0, +) == n - sharedCount, expertSizes.allSatisfy({ $0 >= 0 })
     else {
       throw RunnerError(
-        "the record's \(experts) expert sizes summing to \(expertSizes.reduce(0, +)) do not fit "
-          + "\(weights.expertCount) experts over \(n) neurons")
+        "the record's \(experts) expert sizes summing to \(expertSizes.reduce(0, +)) and "
+          + "\(sharedCount) shared neurons do not fit \(weights.expertCount) experts over \(n) "
+          + "neurons")
     }
     guard tokens >= 0, inputs.count == tokens * d else {
       throw RunnerError("\(inputs.count) input values are not [\(tokens), \(d)]")
@@ -112,8 +114,9 @@ public enum SparseMaskedCheck {
     // The reference output: every neuron, masked by the record's blocks.
     let canonical = CanonicalFFN(weights)
     let pass = canonical.pass(inputs, tokens: tokens)
-    var expertOfNeuron = [Int](repeating: 0, count: n)
-    var start = 0
+    // Shared neurons (-1) are never masked.
+    var expertOfNeuron = [Int](repeating: -1, count: n)
+    var start = sharedCount
     for (expert, size) in expertSizes.enumerated() {
       for neuron in start..<(start + size) { expertOfNeuron[neuron] = expert }
       start += size
@@ -122,7 +125,7 @@ public enum SparseMaskedCheck {
     for token in 0..<tokens {
       var selected = [Bool](repeating: false, count: experts)
       for expert in referenceSelection[token] { selected[expert] = true }
-      for neuron in 0..<n where selected[expertOfNeuron[neuron]] {
+      for neuron in 0..<n where expertOfNeuron[neuron] < 0 || selected[expertOfNeuron[neuron]] {
         neuronMask[token * n + neuron] = 1
       }
     }

@@ -208,7 +208,8 @@ public struct Verifier: Sendable {
     for k in options.topK ?? [record.topK] {
       do {
         let outcome = try SparseMaskedCheck.run(
-          weights: weights, expertSizes: record.expertSizes, inputs: inputs.values,
+          weights: weights, expertSizes: record.expertSizes, sharedCount: record.sharedCount,
+          inputs: inputs.values,
           tokens: inputs.tokens, topK: k, tolerance: options.tolerance)
         checks.append(SparseMaskedCheck.check(outcome, layer: layer))
       } catch {

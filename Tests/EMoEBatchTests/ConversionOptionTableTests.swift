@@ -37,7 +37,7 @@ struct ConversionOptionTableTests {
     #expect(
       recorded == [
         "experts", "top_k", "layers", "cluster_on", "quantize", "compress", "seed", "restarts",
-        "allow_uneven", "router_bias", "ffn_pattern",
+        "allow_uneven", "router_bias", "ffn_pattern", "shared_neurons", "calibration",
       ])
     // threads is read back but never recorded.
     let parsed = try ConversionOptions(json: .object([JSONMember("threads", .integer(3))]))

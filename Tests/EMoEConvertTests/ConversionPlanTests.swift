@@ -198,7 +198,7 @@ struct ConversionPlanTests {
     #expect(parsed == options)
     #expect(
       ConversionOptions().json.serialized()
-        == #"{"experts":null,"top_k":null,"layers":null,"cluster_on":"gate","quantize":"none","compress":null,"seed":0,"restarts":null,"allow_uneven":false,"router_bias":false,"ffn_pattern":null}"#
+        == #"{"experts":null,"top_k":null,"layers":null,"cluster_on":"gate","quantize":"none","compress":null,"seed":0,"restarts":null,"allow_uneven":false,"router_bias":false,"ffn_pattern":null,"shared_neurons":null,"calibration":null}"#
     )
     // Containers written before the router was called the router record `gate_bias`.
     let old = try ConversionOptions(json: .object([JSONMember("gate_bias", .bool(true))]))

@@ -351,6 +351,26 @@ struct ContainerMalformedTests {
         "family", "family", { $0.set([.key("layers"), .index(0), .key("family")], .string("moe")) }
       ),
       (
+        "shared block as large as n", "shared neurons are not in 0..<n",
+        { json in
+          json.set(
+            [.key("layers"), .index(0), .key("shared")],
+            json[path: [.key("layers"), .index(0), .key("n")]])
+        }
+      ),
+      (
+        "negative shared block", "layers[0].shared",
+        { $0.set([.key("layers"), .index(0), .key("shared")], .integer(-1)) }
+      ),
+      (
+        "expert sizes summing to n, not n - S", "less 2 shared",
+        { $0.set([.key("layers"), .index(0), .key("shared")], .integer(2)) }
+      ),
+      (
+        "keys of no kind", "clustering.keys",
+        { $0.set([.key("layers"), .index(0), .key("clustering"), .key("keys")], .string("acts")) }
+      ),
+      (
         "sse", "sse",
         { $0.set([.key("layers"), .index(0), .key("clustering"), .key("sse")], .number(-1)) }
       ),

@@ -100,11 +100,21 @@ def check_safetensors(source, container, folder, layout):
                 name = names[role]
                 parts = name.split(".")
                 return tensors[".".join(parts[:-2] + ["experts"] + parts[-2:])].astype(np.float64)
-            experts, size = record["experts"], record["n"] // record["experts"]
+            def shared_module(role):
+                # The always-active shared block, `shared_expert` before the module name.
+                parts = names[role].split(".")
+                return tensors[".".join(parts[:-2] + ["shared_expert"] + parts[-2:])].astype(np.float64)
+            shared = record.get("shared", 0)
+            experts, size = record["experts"], (record["n"] - shared) // record["experts"]
             if record["family"] == "glu":
                 wg, wu, wd = stacked("wg"), stacked("wu"), stacked("wd")
                 got = sum((act(record["activation"], x @ wg[e].T) * (x @ wu[e].T)) @ wd[e].T
                           for e in range(experts))
+                if shared:
+                    sg, su, sd = shared_module("wg"), shared_module("wu"), shared_module("wd")
+                    if sg.shape != (shared, record["d"]) or sd.shape != (record["d"], shared):
+                        fail(f"layer {record['layer']}: shared block tensors are misshapen")
+                    got = got + (act(record["activation"], x @ sg.T) * (x @ su.T)) @ sd.T
                 keys, key_name = wg.reshape(-1, record["d"]), names["wg"]
             else:
                 w1, w2 = stacked("w1"), stacked("w2")
@@ -112,6 +122,10 @@ def check_safetensors(source, container, folder, layout):
                 b2 = tensors[names["b2"]].astype(np.float64) if "b2" in names else 0
                 got = sum(act(record["activation"], x @ w1[e].T + b1[e]) @ w2[e].T
                           for e in range(experts)) + b2
+                if shared:
+                    s1, s2 = shared_module("w1"), shared_module("w2")
+                    sb1 = shared_module("b1") if "b1" in names else np.zeros(shared)
+                    got = got + act(record["activation"], x @ s1.T + sb1) @ s2.T
                 keys, key_name = w1.reshape(-1, record["d"]), names["w1"]
             gate_name = ".".join(key_name.split(".")[:-2] + ["gate", "weight"])
             gate = tensors[gate_name].astype(np.float64)

@@ -8,8 +8,9 @@ import EMoEFormats
 /// (E), `topk` (k), `mode` (`"EMoE"`), `select` (`"gate"` or `"up"`, GLU models only), and
 /// `split_start_layer`/`split_every_layer` when the converted layers are exactly `start,
 /// start + every, ...` up to the last layer (the only sets EMoE's code can express). The
-/// object `emoe` holds everything exactly: `layers`, `expert_sizes` per layer, `experts`,
-/// `top_k`, `keys`, `layout`, `router_bias`, `source_format` and the writing tool.
+/// object `emoe` holds everything exactly: `layers`, `expert_sizes` per layer, `shared` per
+/// layer (the always-active shared neurons, stored first; only when a layer has some),
+/// `experts`, `top_k`, `keys`, `layout`, `router_bias`, `source_format` and the writing tool.
 enum ExportConfig {
   /// The number of layers the model has, from config.json or GGUF metadata.
   static func layerCount(_ container: ContainerFile) -> Int? {
@@ -55,7 +56,7 @@ enum ExportConfig {
       members.append(JSONMember("topk", .integer(Int64(first.topK))))
       members.append(JSONMember("mode", .string("EMoE")))
       if first.family == .glu {
-        members.append(JSONMember("select", .string(first.clustering.keys.rawValue)))
+        members.append(JSONMember("select", .string(first.routerKeys.rawValue)))
       }
       if let (start, every) = stride(layers, layerCount: layerCount(container)) {
         members.append(JSONMember("split_start_layer", .integer(Int64(start))))
@@ -70,7 +71,7 @@ enum ExportConfig {
   static func emoeObject(_ container: ContainerFile, layout: String) -> JSONValue {
     let records = container.layers.sorted { $0.layer < $1.layer }
     let manifest = container.manifest
-    return .object([
+    var members = [
       JSONMember("layers", .array(records.map { .integer(Int64($0.layer)) })),
       JSONMember("experts", records.first.map { .integer(Int64($0.expertCount)) } ?? .null),
       JSONMember("top_k", records.first.map { .integer(Int64($0.topK)) } ?? .null),
@@ -81,10 +82,20 @@ enum ExportConfig {
           records.map { record in
             JSONMember(String(record.layer), .array(record.expertSizes.map { .integer(Int64($0)) }))
           })),
+    ]
+    if records.contains(where: { $0.sharedCount > 0 }) {
+      members.append(
+        JSONMember(
+          "shared",
+          .object(
+            records.map { JSONMember(String($0.layer), .integer(Int64($0.sharedCount))) })))
+    }
+    members += [
       JSONMember("router_bias", .bool(records.contains { $0.tensors[.routerBias] != nil })),
       JSONMember("layout", .string(layout)),
       JSONMember("source_format", .string(manifest.source.format)),
       JSONMember("tool", .string("\(manifest.tool.name) \(manifest.tool.version)")),
-    ])
+    ]
+    return .object(members)
   }
 }

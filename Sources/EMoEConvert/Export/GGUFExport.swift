@@ -94,6 +94,13 @@ public struct GGUFExport {
 
   func check() throws(ConversionError) -> Layout {
     let file = container.path
+    // Checked first: whatever the source, llama.cpp cannot express a shared block.
+    for record in container.layers where record.sharedCount > 0 {
+      throw .invalidInput(
+        "\(file): layer \(record.layer) has \(record.sharedCount) always-active shared "
+          + "neurons, but llama.cpp's 'llama' architecture has no shared expert; export it "
+          + "with --to safetensors")
+    }
     guard container.manifest.source.kind == .gguf, case .gguf(let pairs) = container.metadata
     else {
       throw .invalidInput(

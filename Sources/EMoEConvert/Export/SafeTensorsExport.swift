@@ -20,7 +20,9 @@ public struct SafeTensorsExport {
     /// Original names and shapes, FFNs permuted into expert order.
     case dense
     /// Stacked experts (`...experts.gate_proj.weight` `[E, n/E, d]`, `...experts.down_proj.weight`
-    /// `[E, d, n/E]`) and the gate (`...mlp.gate.weight` `[E, d]`).
+    /// `[E, d, n/E]`) and the gate (`...mlp.gate.weight` `[E, d]`); a shared block as one module
+    /// (`...shared_expert.gate_proj.weight` `[S, d]`, `...shared_expert.down_proj.weight`
+    /// `[d, S]`).
     case experts
   }
 
@@ -213,6 +215,7 @@ public struct SafeTensorsExport {
     let experts = record.expertCount
     let n = record.intermediateSize
     let d = record.hiddenSize
+    let shared = record.sharedCount
     guard Set(record.expertSizes).count == 1, let size = record.expertSizes.first else {
       throw .invalidInput(
         "\(container.path): layer \(record.layer) has experts of sizes "
@@ -252,16 +255,16 @@ public struct SafeTensorsExport {
       let shape: Shape =
         role.isMatrix
         ? (isOutputSide ? [experts, d, size] : [experts, size, d]) : [experts, size]
+      // The stored rows (or values) of the shared block, then of the routed experts.
+      let read = { () throws(ConversionError) -> [UInt8] in
+        plain ? try reader.bytes(name) : MatrixBytes.bytes(try reader.floats(name))
+      }
       outputs.append(
         Output(
           description: .init(name: stackedName, dtype: dtype, shape: shape),
           bytes: { () throws(ConversionError) in
-            var raw: [UInt8]
-            if plain {
-              raw = try reader.bytes(name)
-            } else {
-              raw = MatrixBytes.bytes(try reader.floats(name))
-            }
+            let all = try read()
+            let raw = Array(all[(all.count / n * shared)...])
             guard isOutputSide else { return .owned(raw) }
             return .owned(
               raw.withUnsafeBytes { bytes in
@@ -269,7 +272,24 @@ public struct SafeTensorsExport {
                   bytes, experts: experts, size: size, columns: d, elementBytes: dtype.blockBytes)
               })
           }))
-      _ = n
+      if shared > 0 {
+        let sharedShape: Shape =
+          role.isMatrix ? (isOutputSide ? [d, shared] : [shared, d]) : [shared]
+        outputs.append(
+          Output(
+            description: .init(
+              name: ExportNames.shared(source.name), dtype: dtype, shape: sharedShape),
+            bytes: { () throws(ConversionError) in
+              let all = try read()
+              let raw = Array(all[..<(all.count / n * shared)])
+              guard isOutputSide else { return .owned(raw) }
+              return .owned(
+                raw.withUnsafeBytes { bytes in
+                  MatrixBytes.transposed(
+                    bytes, rows: shared, columns: d, elementBytes: dtype.blockBytes)
+                })
+            }))
+      }
     }
     let base = ExportNames.gate(keyName ?? "layers.\(record.layer).mlp.up.weight")
     if let gate = record.tensors[.router] {
@@ -289,7 +309,7 @@ public struct SafeTensorsExport {
 
   /// The role whose source name places the gate: the key matrix.
   private func keyRole(_ record: ContainerLayerRecord) -> ContainerLayerRecord.Role {
-    ContainerLayerRecord.Role(record.clustering.keys.ffnRole)
+    ContainerLayerRecord.Role(record.routerKeys.ffnRole)
   }
 }
 
@@ -300,6 +320,14 @@ enum ExportNames {
     var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
     guard parts.count >= 2 else { return "experts." + name }
     parts.insert("experts", at: parts.count - 2)
+    return parts.joined(separator: ".")
+  }
+
+  /// `a.b.proj.weight` → `a.b.shared_expert.proj.weight`: the always-active shared block.
+  static func shared(_ name: String) -> String {
+    var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count >= 2 else { return "shared_expert." + name }
+    parts.insert("shared_expert", at: parts.count - 2)
     return parts.joined(separator: ".")
   }
 

@@ -39,6 +39,12 @@ extension ConversionOptions {
     .init(
       "router-bias", json: .routerBias, .flag,
       help: "Store the mean of b1 per expert as a router bias."),
+    .init(
+      "shared-neurons", json: .sharedNeurons, .text,
+      help: "Always-active shared neurons per layer: N, or P% of n (needs a calibration file)."),
+    .init(
+      "calibration", json: .calibration, .text,
+      help: "Calibration text file the neurons' activations are measured on."),
   ]
 
   /// The `emoe-pack convert` long option names that set conversion options, without dashes: the
@@ -73,6 +79,8 @@ extension ConversionOptions: Codable {
     /// The name `router_bias` had before the router was called the router; still read.
     case legacyGateBias = "gate_bias"
     case ffnPattern = "ffn_pattern"
+    case sharedNeurons = "shared_neurons"
+    case calibration
   }
 
   /// The canonical JSON form (see the type's summary): every recorded key in a fixed order,
@@ -96,6 +104,12 @@ extension ConversionOptions: Codable {
     try container.encode(allowUneven, forKey: .allowUneven)
     try container.encode(routerBias, forKey: .routerBias)
     try container.encode(ffnPattern, forKey: .ffnPattern)
+    switch sharedNeurons {
+    case nil: try container.encodeNil(forKey: .sharedNeurons)
+    case .count(let count): try container.encode(count, forKey: .sharedNeurons)
+    case .fraction: try container.encode(sharedNeurons?.description, forKey: .sharedNeurons)
+    }
+    try container.encode(calibration, forKey: .calibration)
   }
 
   /// Reads options in their canonical JSON form, members in document order; absent keys take
@@ -153,6 +167,20 @@ extension ConversionOptions: Codable {
       case .allowUneven: allowUneven = try flag()
       case .routerBias, .legacyGateBias: routerBias = try flag()
       case .ffnPattern: ffnPattern = try text()
+      case .sharedNeurons:
+        if try container.decodeNil(forKey: name) {
+          sharedNeurons = nil
+        } else if let count = try? container.decode(Int.self, forKey: name), count >= 0 {
+          sharedNeurons = .count(count)
+        } else if let text = try? container.decode(String.self, forKey: name),
+          text.hasSuffix("%"), let value = SharedNeurons(text)
+        {
+          sharedNeurons = value
+        } else {
+          throw ConversionError.invalidOptions(
+            "option 'shared_neurons' must be an integer >= 0, a string \"P%\" or null")
+        }
+      case .calibration: calibration = try text()
       }
     }
   }

@@ -33,6 +33,11 @@ public struct ConversionOptions: Sendable, Hashable {
   public var allowUneven: Bool
   /// Whether to store the mean of b1 per expert as a router bias (`--router-bias`).
   public var routerBias: Bool
+  /// The always-active shared neurons per layer chosen on the calibration text
+  /// (`--shared-neurons`), or `nil` for none; needs ``calibration``.
+  public var sharedNeurons: SharedNeurons?
+  /// The calibration text file (`--calibration`), recorded as given, or `nil`.
+  public var calibration: String?
 
   /// The zstd level `--compress` uses without a value.
   public static let defaultCompressionLevel = 3
@@ -42,7 +47,8 @@ public struct ConversionOptions: Sendable, Hashable {
     experts: Int? = nil, topK: Int? = nil, layers: String? = nil,
     clusterOn: LayerFFN.KeyMatrix = .gate, quantize: ExpertQuantization = .none,
     compressionLevel: Int? = nil, seed: Int = 0, threads: Int? = nil, ffnPattern: String? = nil,
-    restarts: Int? = nil, allowUneven: Bool = false, routerBias: Bool = false
+    restarts: Int? = nil, allowUneven: Bool = false, routerBias: Bool = false,
+    sharedNeurons: SharedNeurons? = nil, calibration: String? = nil
   ) {
     self.experts = experts
     self.topK = topK
@@ -56,6 +62,8 @@ public struct ConversionOptions: Sendable, Hashable {
     self.restarts = restarts
     self.allowUneven = allowUneven
     self.routerBias = routerBias
+    self.sharedNeurons = sharedNeurons
+    self.calibration = calibration
   }
 
   /// Checks the values that make sense on their own, whatever the model.
@@ -96,6 +104,11 @@ public struct ConversionOptions: Sendable, Hashable {
     }
     if let restarts, restarts < 1 {
       throw .invalidOptions("--restarts must be at least 1, not \(restarts)")
+    }
+    if let sharedNeurons, calibration == nil {
+      throw .invalidOptions(
+        "--shared-neurons \(sharedNeurons) needs --calibration: the shared neurons are the ones "
+          + "most often strongly active on the calibration text")
     }
   }
 }

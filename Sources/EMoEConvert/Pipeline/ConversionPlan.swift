@@ -14,6 +14,10 @@ import EMoEModel
 /// BERT-like and GPT-2 models get E = 16, top-k = 4 on the last two layers; LLaMA-like GLU
 /// models E = 64, top-k = E/4 on every second layer of the upper half. An `--experts` given
 /// without `--top-k` gets top-k = E/4 (at least 1).
+///
+/// A layer given a ``NeuronGrouping`` (chosen by calibration) is not clustered: its shared block
+/// and routed experts come from the grouping, and so do its E, its top-k when the grouping sets
+/// one, and its record's `clustering`.
 public struct ConversionPlan: Sendable {
   /// One converted layer.
   public struct Layer: Sendable {
@@ -27,6 +31,10 @@ public struct ConversionPlan: Sendable {
     public var record: ContainerLayerRecord
     /// The tensors the layer stores, in append order.
     public var tensors: [PlannedTensor]
+    /// The grouping that replaces clustering for this layer, or `nil` to cluster its keys.
+    public var grouping: NeuronGrouping?
+    /// The layout the grouping gives (shared block first), or `nil` when the layer is clustered.
+    public var partition: ExpertPartition?
 
     /// The model's index of the layer.
     public var index: Int { ffn.layer }
@@ -59,6 +67,8 @@ public struct ConversionPlan: Sendable {
   /// The converted layers, in the order they are processed (the order their tensors first
   /// appear in the source).
   public let layers: [Layer]
+  /// The groupings given for layers (by model index), which replace their clustering.
+  public let groupings: [Int: NeuronGrouping]
   /// The streamed steps.
   public let steps: [Step]
   /// Every container tensor, in append order.
@@ -75,12 +85,14 @@ public struct ConversionPlan: Sendable {
   ///   - scanKeys: whether to scan every key matrix for NaN and infinity now (one read of the
   ///     key matrices) rather than while converting.
   /// - Throws: ``ConversionError`` (see the type's summary).
-  public init(input path: String, options: ConversionOptions, scanKeys: Bool = true)
-    throws(ConversionError)
-  {
+  public init(
+    input path: String, options: ConversionOptions, groupings: [Int: NeuronGrouping] = [:],
+    scanKeys: Bool = true
+  ) throws(ConversionError) {
     let (source, format) = try ModelInput.open(path)
     try self.init(
-      source: source, format: format, inputPath: path, options: options, scanKeys: scanKeys)
+      source: source, format: format, inputPath: path, options: options, groupings: groupings,
+      scanKeys: scanKeys)
   }
 
   /// Plans the conversion of an opened model.
@@ -88,9 +100,17 @@ public struct ConversionPlan: Sendable {
   /// - Throws: ``ConversionError`` (see the type's summary).
   public init(
     source: any ModelSource, format: FileKind, inputPath: String, options: ConversionOptions,
-    scanKeys: Bool = true
+    groupings: [Int: NeuronGrouping] = [:], scanKeys: Bool = true
   ) throws(ConversionError) {
     try options.validate()
+    // The calibration text becomes groupings before planning; options that record one without
+    // them would write a container that claims a calibration it never had.
+    if let calibration = options.calibration, groupings.isEmpty {
+      throw .invalidOptions(
+        "--calibration \(calibration): no neuron grouping was computed from it (the calibration "
+          + "step must run before the conversion is planned)")
+    }
+    self.groupings = groupings
     self.inputPath = inputPath
     self.source = source
     self.sourceFormat = format
@@ -114,21 +134,34 @@ public struct ConversionPlan: Sendable {
         } ?? defaults.layers
       let indices = try layerSelection.resolve(layerCount: architecture.layerCount)
       let ffns = try architecture.layers(indices, in: source)
+      for layer in groupings.keys.sorted() where !indices.contains(layer) {
+        throw ConversionError.invalidOptions(
+          "a neuron grouping is given for layer \(layer), which the layer selection "
+            + "\(indices.sorted()) does not convert")
+      }
+      // Grouped layers follow their grouping's sizes, checked below, not --experts.
       try ExpertSettings(experts: experts, topK: topK, allowUneven: options.allowUneven)
-        .validate(ffns)
-      try Self.checkOptions(options, ffns: ffns)
+        .validate(ffns.filter { groupings[$0.layer] == nil })
+      for ffn in ffns {
+        if let grouping = groupings[ffn.layer] {
+          try Self.checkGrouping(grouping, ffn: ffn, topK: topK, allowUneven: options.allowUneven)
+        }
+      }
+      try Self.checkOptions(options, ffns: ffns, groupings: groupings)
       if scanKeys {
         for ffn in ffns {
-          if let row = try KeyReader.firstNonFiniteKey(of: ffn, choice: options.clusterOn) {
+          let choice = Self.keyChoice(ffn, options: options, grouping: groupings[ffn.layer])
+          if let row = try KeyReader.firstNonFiniteKey(of: ffn, choice: choice) {
             throw ModelError.nonFinite(
               layer: ffn.layer, row: row,
               location: ErrorLocation(
-                file: source.path, tensor: ffn.member(ffn.keyRole(options.clusterOn))?.info.name))
+                file: source.path, tensor: ffn.member(ffn.keyRole(choice))?.info.name))
           }
         }
       }
       (layers, steps) = try Self.schedule(
-        ffns, source: source, options: options, experts: experts, topK: topK)
+        ffns, source: source, options: options, experts: experts, topK: topK,
+        groupings: groupings)
     } catch {
       throw .reading(error)
     }
@@ -177,13 +210,14 @@ public struct ConversionPlan: Sendable {
   }
 
   /// Refuses options that do not fit the model's layers.
-  private static func checkOptions(_ options: ConversionOptions, ffns: [LayerFFN])
-    throws(ConversionError)
-  {
+  private static func checkOptions(
+    _ options: ConversionOptions, ffns: [LayerFFN], groupings: [Int: NeuronGrouping]
+  ) throws(ConversionError) {
     for ffn in ffns {
-      let keyName = ffn.member(ffn.keyRole(options.clusterOn))?.info.name
+      let choice = keyChoice(ffn, options: options, grouping: groupings[ffn.layer])
+      let keyName = ffn.member(ffn.keyRole(choice))?.info.name
       let location = ErrorLocation(file: ffn.source.path, tensor: keyName)
-      if options.clusterOn == .up && !ffn.isGLU {
+      if groupings[ffn.layer] == nil && options.clusterOn == .up && !ffn.isGLU {
         throw .invalidOptions(
           "\(location): --cluster-on up needs a gated (GLU) FFN; layer \(ffn.layer) is a plain "
             + "FFN whose keys are the rows of W1")
@@ -193,11 +227,77 @@ public struct ConversionPlan: Sendable {
           "\(location): --quantize q8_0 needs rows whose length is a multiple of 32; layer "
             + "\(ffn.layer) has d = \(ffn.hiddenSize) (use --quantize int8)")
       }
-      if options.routerBias && ffn.member(biasRole(of: ffn, options.clusterOn)) == nil {
+      if options.routerBias && ffn.member(biasRole(of: ffn, choice)) == nil {
         throw .invalidOptions(
           "\(location): --router-bias averages the key bias over each expert, but layer "
-            + "\(ffn.layer) has no \(biasRole(of: ffn, options.clusterOn)) tensor")
+            + "\(ffn.layer) has no \(biasRole(of: ffn, choice)) tensor")
       }
+    }
+  }
+
+  /// The matrix whose rows the layer's router averages: the grouping's keys (Wg or W1 for
+  /// neurons grouped by their activations), else `--cluster-on`.
+  static func keyChoice(_ ffn: LayerFFN, options: ConversionOptions, grouping: NeuronGrouping?)
+    -> LayerFFN.KeyMatrix
+  {
+    guard let grouping else { return options.clusterOn }
+    return grouping.clustering.keys == .up ? .up : .gate
+  }
+
+  /// Refuses a grouping that does not describe the layer: one label per neuron, each in
+  /// `-1..<E`, every expert non-empty, sizes ⌊(n-S)/E⌋ or ⌈(n-S)/E⌉ (all equal unless uneven
+  /// sizes are allowed), a top-k in `1...E`, and keys the FFN has.
+  static func checkGrouping(
+    _ grouping: NeuronGrouping, ffn: LayerFFN, topK: Int, allowUneven: Bool
+  ) throws(ConversionError) {
+    let n = ffn.intermediateSize
+    let experts = grouping.experts
+    let location = ErrorLocation(
+      file: ffn.source.path, tensor: ffn.member(ffn.keyRole())?.info.name)
+    func refuse(_ detail: String) -> ConversionError {
+      .invalidOptions("\(location): the neuron grouping of layer \(ffn.layer) \(detail)")
+    }
+    guard grouping.assignment.count == n else {
+      throw refuse("labels \(grouping.assignment.count) neurons; the layer has n = \(n)")
+    }
+    guard experts >= 1 else { throw refuse("has \(experts) routed experts; at least 1 is needed") }
+    var sizes = [Int](repeating: 0, count: experts)
+    for (neuron, label) in grouping.assignment.enumerated() {
+      guard label == NeuronGrouping.sharedExpert || (0..<experts).contains(label) else {
+        throw refuse(
+          "gives neuron \(neuron) the label \(label), outside -1 (shared) and 0..<\(experts)")
+      }
+      if label >= 0 { sizes[label] += 1 }
+    }
+    if let empty = sizes.firstIndex(of: 0) {
+      throw refuse("leaves expert \(empty) of \(experts) without neurons")
+    }
+    let shared = n - sizes.reduce(0, +)
+    let routed = n - shared
+    let small = routed / experts
+    let large = (routed + experts - 1) / experts
+    if let bad = sizes.firstIndex(where: { $0 != small && $0 != large }) {
+      throw refuse(
+        "gives expert \(bad) \(sizes[bad]) neurons; the \(routed) routed neurons (n \(n) less "
+          + "\(shared) shared) split into \(experts) experts of \(small) or \(large)")
+    }
+    if small != large && !allowUneven {
+      throw refuse(
+        "splits \(routed) routed neurons (n \(n) less \(shared) shared) into \(experts) experts "
+          + "of unequal sizes; pass --allow-uneven or give n - S divisible by E")
+    }
+    let k = grouping.topK ?? topK
+    guard (1...experts).contains(k) else {
+      throw refuse(
+        "selects top-k \(k)\(grouping.topK == nil ? " (the conversion's)" : ""), outside "
+          + "1...\(experts)")
+    }
+    let keys = grouping.clustering.keys
+    let keysFit =
+      keys == .activations || (ffn.isGLU ? keys == .gate || keys == .up : keys == .w1)
+    guard keysFit else {
+      throw refuse(
+        "records '\(keys.rawValue)' keys, which a \(ffn.isGLU ? "GLU" : "plain") FFN does not have")
     }
   }
 
@@ -210,7 +310,7 @@ public struct ConversionPlan: Sendable {
   /// Orders the work as the source orders its tensors and plans every converted layer.
   private static func schedule(
     _ ffns: [LayerFFN], source: any ModelSource, options: ConversionOptions, experts: Int,
-    topK: Int
+    topK: Int, groupings: [Int: NeuronGrouping]
   ) throws(ModelError) -> ([Layer], [Step]) {
     var layerOfTensor: [String: Int] = [:]
     for (position, ffn) in ffns.enumerated() {
@@ -231,15 +331,24 @@ public struct ConversionPlan: Sendable {
       }
     }
     let layers = order.map { position in
-      plan(ffns[position], options: options, experts: experts, topK: topK)
+      plan(
+        ffns[position], options: options, experts: experts, topK: topK,
+        grouping: groupings[ffns[position].layer])
     }
     return (layers, steps)
   }
 
-  /// Plans one layer's stored tensors and record.
-  static func plan(_ ffn: LayerFFN, options: ConversionOptions, experts: Int, topK: Int)
-    -> Layer
-  {
+  /// Plans one layer's stored tensors and record; a grouping (already checked) sets its
+  /// layout instead of clustering.
+  static func plan(
+    _ ffn: LayerFFN, options: ConversionOptions, experts: Int, topK: Int,
+    grouping: NeuronGrouping? = nil
+  ) -> Layer {
+    let experts = grouping?.experts ?? experts
+    let topK = grouping?.topK ?? topK
+    let partition = grouping.map {
+      ExpertPartition(assignment: $0.assignment, expertCount: $0.experts)
+    }
     let n = ffn.intermediateSize
     let d = ffn.hiddenSize
     let prefix = "emoe.layers.\(ffn.layer)."
@@ -319,21 +428,25 @@ public struct ConversionPlan: Sendable {
             values: .exact))
       }
     }
-    let keySource = ContainerLayerRecord.KeySource(ffn.keyRole(options.clusterOn)) ?? .w1
+    let keyChoice = keyChoice(ffn, options: options, grouping: grouping)
+    let keySource = ContainerLayerRecord.KeySource(ffn.keyRole(keyChoice)) ?? .w1
     let restarts =
-      options.restarts
+      grouping?.clustering.restarts ?? options.restarts
       ?? BalancedKMeans.defaultRestarts(keys: n, dimension: d, experts: experts)
     let record = ContainerLayerRecord(
       layer: ffn.layer, family: ffn.isGLU ? .glu : .plain, activation: ffn.activation.rawValue,
       transposedSource: ffn.transposed, hiddenSize: d, intermediateSize: n, expertCount: experts,
-      expertSizes: ContainerLayerRecord.balancedSizes(neurons: n, experts: experts), topK: topK,
-      clustering: .init(
-        method: "balanced_kmeans", keys: keySource, seed: options.seed, restarts: restarts,
-        iterations: 0, sse: 0),
+      expertSizes: partition?.expertSizes
+        ?? ContainerLayerRecord.balancedSizes(neurons: n, experts: experts),
+      sharedCount: partition?.sharedCount ?? 0, topK: topK,
+      clustering: grouping?.clustering
+        ?? .init(
+          method: "balanced_kmeans", keys: keySource, seed: options.seed, restarts: restarts,
+          iterations: 0, sse: 0),
       tensors: roles)
     return Layer(
-      ffn: ffn, keyChoice: options.clusterOn, restarts: restarts, record: record,
-      tensors: tensors)
+      ffn: ffn, keyChoice: keyChoice, restarts: restarts, record: record,
+      tensors: tensors, grouping: grouping, partition: partition)
   }
 
   /// Refuses a source whose tensor names collide with the names converted layers use.

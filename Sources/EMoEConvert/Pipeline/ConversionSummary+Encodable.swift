@@ -44,7 +44,7 @@ extension ConversionSummary.Layer {
     case layer, experts
     case expertSizes = "expert_sizes"
     case topK = "top_k"
-    case n, d, sse, iterations, restarts, seconds, keys
+    case n, d, sse, iterations, restarts, seconds, keys, shared
   }
 }
 

@@ -28,8 +28,11 @@ public struct ConversionSummary: Sendable {
     public var restarts: Int
     /// Wall-clock seconds for the whole layer (keys, clustering, permuting, writing).
     public var seconds: Double
-    /// The matrix whose rows were clustered: `w1`, `gate` or `up`.
+    /// The matrix whose rows were clustered: `w1`, `gate` or `up` (`activations` for a layer
+    /// grouped by calibration).
     public var keys: String
+    /// The always-active shared neurons stored before the experts (0 without a shared block).
+    public var shared: Int = 0
   }
 
   /// A stored tensor whose values differ from its source tensor's.

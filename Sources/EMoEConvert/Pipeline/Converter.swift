@@ -99,8 +99,7 @@ public struct Converter: Sendable {
           report(.copying)
         case .layer(let position):
           let planned = plan.layers[position]
-          let conversion = LayerConversion(
-            layer: planned, options: plan.options, experts: plan.experts)
+          let conversion = LayerConversion(layer: planned, options: plan.options)
           let summary = try conversion.run(into: writer) { phase in
             let within: Double =
               switch phase {

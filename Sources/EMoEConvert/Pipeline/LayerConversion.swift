@@ -3,8 +3,9 @@ import EMoEFormats
 import EMoEModel
 import EMoENumerics
 
-/// Converts one planned layer: reads its keys, clusters them, computes the gate, and appends
-/// the layer's tensors to the container in plan order, one matrix at a time.
+/// Converts one planned layer: reads its keys, clusters them (or takes the layer's grouping),
+/// computes the router, and appends the layer's tensors to the container in plan order, one
+/// matrix at a time.
 ///
 /// Unquantised values move as raw bytes (``NeuronMajorLayout``), so F32, F16, BF16 and whole
 /// quantised rows are stored bit for bit. Peak memory is the keys and their normalised copy
@@ -12,7 +13,8 @@ import EMoENumerics
 struct LayerConversion {
   let layer: ConversionPlan.Layer
   let options: ConversionOptions
-  let experts: Int
+  /// The routed experts of this layer (the plan's E, or its grouping's).
+  var experts: Int { layer.record.expertCount }
 
   /// Runs the conversion; `phase` is told each phase as it starts.
   func run(into writer: ContainerWriter, phase: (ConversionProgress.Phase) -> Void)
@@ -35,7 +37,8 @@ struct LayerConversion {
     }
     var router: [Float] = []
     var routerBias: [Float]?
-    let clustering: Clustering
+    let iterations: Int
+    let sse: Double
     let partition: ExpertPartition
     do {
       // The keys live only in this scope, so they are freed before the matrices are permuted.
@@ -47,16 +50,26 @@ struct LayerConversion {
       }
       if let tensor = try? ffn.tensor(keyRole) { KeyReader.release(tensor) }
       phase(.clustering)
-      let kmeans = BalancedKMeans(
-        options: .init(
-          experts: experts, allowUneven: options.allowUneven, restarts: layer.restarts,
-          seed: UInt64(options.seed)))
-      do {
-        clustering = try kmeans.fit(keys: keys, count: n, dimension: d)
-      } catch {
-        throw ConversionError.clustering(layer: ffn.layer, error: error, location: keyLocation)
+      if let grouped = layer.partition, let grouping = layer.grouping {
+        // Calibration grouped the neurons already: no key clustering.
+        partition = grouped
+        iterations = grouping.clustering.iterations
+        sse = grouping.clustering.sse
+      } else {
+        let kmeans = BalancedKMeans(
+          options: .init(
+            experts: experts, allowUneven: options.allowUneven, restarts: layer.restarts,
+            seed: UInt64(options.seed)))
+        let clustering: Clustering
+        do {
+          clustering = try kmeans.fit(keys: keys, count: n, dimension: d)
+        } catch {
+          throw ConversionError.clustering(layer: ffn.layer, error: error, location: keyLocation)
+        }
+        partition = ExpertPartition(assignment: clustering.assignment, expertCount: experts)
+        iterations = clustering.iterations
+        sse = clustering.sse
       }
-      partition = ExpertPartition(assignment: clustering.assignment, expertCount: experts)
       keys.withUnsafeBufferPointer { buffer in
         router = AverageKeyRouter.router(keys: buffer, dimension: d, partition: partition)
       }
@@ -67,8 +80,7 @@ struct LayerConversion {
     }
     do {
       try writer.setClusteringResult(
-        layer: ffn.layer, iterations: clustering.iterations, sse: clustering.sse,
-        expertSizes: partition.expertSizes)
+        layer: ffn.layer, iterations: iterations, sse: sse, expertSizes: partition.expertSizes)
     } catch {
       throw .container(error)
     }
@@ -122,9 +134,9 @@ struct LayerConversion {
     return ConversionSummary.Layer(
       layer: ffn.layer, experts: experts, expertSizes: partition.expertSizes,
       topK: layer.record.topK,
-      n: n, d: d, sse: clustering.sse, iterations: clustering.iterations, restarts: layer.restarts,
+      n: n, d: d, sse: sse, iterations: iterations, restarts: layer.restarts,
       seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
-      keys: layer.record.clustering.keys.rawValue)
+      keys: layer.record.clustering.keys.rawValue, shared: partition.sharedCount)
   }
 
   // MARK: Matrices

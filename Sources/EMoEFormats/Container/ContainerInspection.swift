@@ -39,18 +39,23 @@ enum ContainerInspection {
       "required features: " + (features.isEmpty ? "none" : features.joined(separator: ", ")))
     lines.append("converted layers: \(manifest.layers.count)")
     if !manifest.layers.isEmpty {
+      // The shared column appears only when some layer has an always-active shared block.
+      let showsShared = manifest.layers.contains { $0.sharedCount > 0 }
       var rows = [
         [
           "layer", "family", "activation", "d", "n", "experts", "expert size", "top-k", "storage",
           "SSE",
         ]
       ]
+      if showsShared { rows[0].insert("shared", at: 5) }
       for layer in manifest.layers {
-        rows.append([
+        var row = [
           String(layer.layer), layer.family.rawValue, layer.activation, String(layer.hiddenSize),
           String(layer.intermediateSize), String(layer.expertCount), expertSize(layer),
           String(layer.topK), storage(of: layer, in: container), "\(layer.clustering.sse)",
-        ])
+        ]
+        if showsShared { row.insert(String(layer.sharedCount), at: 5) }
+        rows.append(row)
       }
       lines += table(rows).map { "  " + $0 }
     }

@@ -6,6 +6,7 @@ extension ContainerLayerRecord: Codable {
     case transposedSource = "transposed_source"
     case d, n, experts
     case expertSizes = "expert_sizes"
+    case shared
     case topK = "top_k"
     case clustering, tensors
   }
@@ -54,6 +55,7 @@ extension ContainerLayerRecord: Codable {
       hiddenSize: try container.integer(.d, minimum: 1),
       intermediateSize: try container.integer(.n, minimum: 1),
       expertCount: try container.integer(.experts, minimum: 1), expertSizes: sizes,
+      sharedCount: container.contains(.shared) ? try container.integer(.shared, minimum: 0) : 0,
       topK: try container.integer(.topK, minimum: 1), clustering: clustering, tensors: tensors)
   }
 
@@ -67,6 +69,8 @@ extension ContainerLayerRecord: Codable {
     try container.encode(intermediateSize, forKey: .n)
     try container.encode(expertCount, forKey: .experts)
     try container.encode(expertSizes, forKey: .expertSizes)
+    // Written only when there is a shared block, so files without one keep their bytes.
+    if sharedCount > 0 { try container.encode(sharedCount, forKey: .shared) }
     try container.encode(topK, forKey: .topK)
     try container.encode(clustering, forKey: .clustering)
     var roles = container.nestedContainer(keyedBy: JSONKey.self, forKey: .tensors)
@@ -84,7 +88,7 @@ extension ContainerLayerRecord.Clustering: Codable {
   public init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
     let keys = try container.choice(.keys, ContainerLayerRecord.KeySource.self) {
-      "must be 'w1', 'gate' or 'up', not '\($0)'"
+      "must be 'w1', 'gate', 'up' or 'activations', not '\($0)'"
     }
     let method = try container.string(.method)
     guard !method.isEmpty else { throw container.issue(.method, "must not be empty") }

@@ -20,6 +20,9 @@ public struct ContainerLayerRecord: Sendable, Equatable {
     case gate
     /// Rows of Wu (GLU, LLaMA-MoE's choice).
     case up
+    /// The neurons' activation patterns on calibration text; the router then averages the rows
+    /// of Wg (GLU) or W1 (plain), see ``ContainerLayerRecord/routerKeys``.
+    case activations
   }
 
   /// The part a stored tensor plays in the layer.
@@ -114,10 +117,14 @@ public struct ContainerLayerRecord: Sendable, Equatable {
   public var hiddenSize: Int
   /// The number of FFN neurons n.
   public var intermediateSize: Int
-  /// The number of experts E.
+  /// The number of routed experts E.
   public var expertCount: Int
-  /// The neurons in each expert, in stored order; all ⌊n/E⌋ or ⌈n/E⌉, summing to n.
+  /// The neurons in each routed expert, in stored order after the shared block; all
+  /// ⌊(n-S)/E⌋ or ⌈(n-S)/E⌉, summing to n - S.
   public var expertSizes: [Int]
+  /// The number S of shared neurons: stored positions `[0, S)` form a block every token
+  /// computes, outside the routing (0 when the layer has none).
+  public var sharedCount: Int
   /// The default number of experts selected per token.
   public var topK: Int
   /// How the experts were found.
@@ -128,8 +135,8 @@ public struct ContainerLayerRecord: Sendable, Equatable {
   /// Creates a layer record.
   public init(
     layer: Int, family: Family, activation: String, transposedSource: Bool, hiddenSize: Int,
-    intermediateSize: Int, expertCount: Int, expertSizes: [Int], topK: Int,
-    clustering: Clustering, tensors: [Role: String]
+    intermediateSize: Int, expertCount: Int, expertSizes: [Int], sharedCount: Int = 0,
+    topK: Int, clustering: Clustering, tensors: [Role: String]
   ) {
     self.layer = layer
     self.family = family
@@ -139,6 +146,7 @@ public struct ContainerLayerRecord: Sendable, Equatable {
     self.intermediateSize = intermediateSize
     self.expertCount = expertCount
     self.expertSizes = expertSizes
+    self.sharedCount = sharedCount
     self.topK = topK
     self.clustering = clustering
     self.tensors = tensors
@@ -152,10 +160,20 @@ public struct ContainerLayerRecord: Sendable, Equatable {
     return (0..<experts).map { $0 < larger ? base + 1 : base }
   }
 
-  /// The stored rows `[start, end)` of expert `expert`.
+  /// The stored rows `[start, end)` of routed expert `expert` (after the shared block).
   public func expertRange(_ expert: Int) -> Range<Int> {
-    let start = expertSizes[..<expert].reduce(0, +)
+    let start = sharedCount + expertSizes[..<expert].reduce(0, +)
     return start..<(start + expertSizes[expert])
+  }
+
+  /// The stored rows `[0, S)` of the always-active shared block.
+  public var sharedRange: Range<Int> { 0..<sharedCount }
+
+  /// The matrix whose rows the router averages: the clustered keys, or for neurons clustered
+  /// by their activations, Wg (GLU) or W1 (plain).
+  public var routerKeys: KeySource {
+    guard clustering.keys == .activations else { return clustering.keys }
+    return family == .glu ? .gate : .w1
   }
 
   /// The roles a layer of this family must have.

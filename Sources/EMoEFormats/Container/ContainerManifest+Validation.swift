@@ -182,8 +182,19 @@ extension ContainerManifest {
     let n = layer.intermediateSize
     let d = layer.hiddenSize
     let experts = layer.expertCount
-    guard experts <= n else {
-      throw invalidKey(file, path + ".experts", "\(experts) experts exceed the \(n) neurons")
+    let shared = layer.sharedCount
+    guard (0..<n).contains(shared) else {
+      throw invalidKey(
+        file, path + ".shared", "\(shared) shared neurons are not in 0..<n = 0..<\(n)")
+    }
+    // The routed experts partition the n - S positions after the shared block.
+    let routed = n - shared
+    guard experts <= routed else {
+      throw invalidKey(
+        file, path + ".experts",
+        shared > 0
+          ? "\(experts) experts exceed the \(routed) routed neurons (n \(n) less \(shared) shared)"
+          : "\(experts) experts exceed the \(n) neurons")
     }
     guard layer.expertSizes.count == experts else {
       throw invalidKey(
@@ -191,24 +202,28 @@ extension ContainerManifest {
         "lists \(layer.expertSizes.count) sizes for \(experts) experts")
     }
     // n and E come from the file: no step may overflow (n may be 2^63 - 1).
-    let small = n / experts
-    let large = n % experts == 0 ? small : small + 1
+    let small = routed / experts
+    let large = routed % experts == 0 ? small : small + 1
     var total = 0
     var overflow = false
     for size in layer.expertSizes where !overflow {
       (total, overflow) = total.addingReportingOverflow(size)
     }
-    guard layer.expertSizes.allSatisfy({ $0 == small || $0 == large }), !overflow, total == n
+    guard layer.expertSizes.allSatisfy({ $0 == small || $0 == large }), !overflow,
+      total == routed
     else {
       throw invalidKey(
-        file, path + ".expert_sizes", "sizes must each be \(small) or \(large) and sum to \(n)")
+        file, path + ".expert_sizes",
+        "sizes must each be \(small) or \(large) and sum to \(routed)"
+          + (shared > 0 ? " (n \(n) less \(shared) shared)" : ""))
     }
     guard layer.topK <= experts else {
       throw invalidKey(file, path + ".top_k", "top_k \(layer.topK) exceeds \(experts) experts")
     }
     let keysOK =
-      layer.family == .plain
-      ? layer.clustering.keys == .w1 : layer.clustering.keys != .w1
+      layer.clustering.keys == .activations
+      || (layer.family == .plain
+        ? layer.clustering.keys == .w1 : layer.clustering.keys != .w1)
     guard keysOK else {
       throw invalidKey(
         file, path + ".clustering.keys",

@@ -11,6 +11,8 @@ import Synchronization
 /// row block for the tokens routed to it (gather, two or three GEMMs, scatter-add), at k/E of
 /// the dense cost. Both use one ``ExpertRouting``, so their selections are identical; their
 /// outputs agree to float rounding. Quantised rows are decoded one expert block at a time.
+/// A shared block (rows before the first expert) is outside the routing: both paths compute it
+/// for every token with weight 1, the sparse path as one dense product before the experts.
 ///
 /// Results do not depend on the thread count: the masked path's parallelism is inside BLAS,
 /// which splits its output matrix without reordering any sum; the sparse path runs experts in
@@ -99,7 +101,8 @@ public struct ExpertFFN: FeedForwardBlock {
   /// F32 readable in place, otherwise one expert block at a time.
   private var chunks: [Range<Int>] {
     if allReadableInPlace { return [0..<weights.intermediateSize] }
-    return (0..<weights.expertCount).map(weights.expertRange).filter { !$0.isEmpty }
+    let experts = (0..<weights.expertCount).map(weights.expertRange)
+    return ([0..<weights.sharedCount] + experts).filter { !$0.isEmpty }
   }
 
   /// Whether every matrix is F32 that products can read without decoding.
@@ -178,8 +181,9 @@ public struct ExpertFFN: FeedForwardBlock {
     into y: UnsafeMutablePointer<Float>
   ) {
     let d = weights.hiddenSize
-    y.update(repeating: 0, count: tokens * d)
     guard tokens > 0, d > 0 else { return }
+    // The shared block first, for every token; the experts' rows are then added to it.
+    runShared(x, tokens: tokens, into: y)
     let (offsets, tokenIndices, tokenWeights) = routing.groupedByExpert()
     let experts = weights.expertCount
     let members = (0..<experts).map { offsets[$0 + 1] - offsets[$0] }
@@ -281,6 +285,38 @@ public struct ExpertFFN: FeedForwardBlock {
       }
     }
     if let downBias = weights.downBias { RowOps.addBias(downBias, to: y, rows: tokens, columns: d) }
+  }
+
+  /// Writes the shared block's output for every token into `y` (zeros without a shared block):
+  /// one dense product per matrix over all tokens, whose BLAS threads split the output without
+  /// reordering any sum.
+  private func runShared(
+    _ x: UnsafePointer<Float>, tokens: Int, into y: UnsafeMutablePointer<Float>
+  ) {
+    let d = weights.hiddenSize
+    let rows = 0..<weights.sharedCount
+    guard !rows.isEmpty else {
+      y.update(repeating: 0, count: tokens * d)
+      return
+    }
+    let scratch = FloatBuffer(count: allReadableInPlace ? 0 : rows.count * d)
+    let upOut = FloatBuffer(count: tokens * rows.count)
+    let gateOut = weights.form == .gated ? FloatBuffer(count: tokens * rows.count) : nil
+    project(
+      x, tokens: tokens, through: weights.up, rows: rows, scratch: scratch,
+      into: upOut.pointer, stride: rows.count)
+    if let gate = weights.gate, let gateOut {
+      project(
+        x, tokens: tokens, through: gate, rows: rows, scratch: scratch, into: gateOut.pointer,
+        stride: rows.count)
+    }
+    let product = activate(
+      up: upOut.pointer, gate: gateOut?.pointer, tokens: tokens, rows: rows, stride: rows.count)
+    weights.downTransposed.withDecodedRows(rows, scratch: scratch.pointer) { w in
+      BLAS.sgemm(
+        .none, .none, m: tokens, n: d, k: rows.count, a: product, lda: rows.count, b: w, ldb: d,
+        beta: 0, c: y, ldc: d)
+    }
   }
 
   /// One expert's output rows for its tokens, with single-threaded products (the caller runs

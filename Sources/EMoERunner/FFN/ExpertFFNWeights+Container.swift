@@ -44,7 +44,8 @@ extension ExpertFFNWeights {
         throw RunnerError("cannot be read as F32: \(error)", file: file, tensor: stored.name)
       }
     }
-    var boundaries = [0]
+    // The routed experts follow the shared block.
+    var boundaries = [record.sharedCount]
     for size in record.expertSizes { boundaries.append(boundaries[boundaries.count - 1] + size) }
     let gate = try required(.router)
     let router = try ExpertRouter(

@@ -2,7 +2,8 @@ import EMoENumerics
 
 extension ExpertFFNWeights {
   /// Builds the canonical layout of a dense FFN in memory: position p holds original neuron
-  /// `permutation[p]`, expert e owns positions `expertBoundaries[e] ..< expertBoundaries[e+1]`.
+  /// `permutation[p]`, expert e owns positions `expertBoundaries[e] ..< expertBoundaries[e+1]`,
+  /// and positions before `expertBoundaries[0]` form the always-active shared block.
   ///
   /// For `verify` and tests, which need an EMoE FFN without a container: W1/Wg/Wu rows and the
   /// biases are permuted, W2/Wd is transposed with its columns permuted, and the rows are
@@ -21,10 +22,13 @@ extension ExpertFFNWeights {
     guard permutation.count == n, Set(permutation).count == n,
       permutation.allSatisfy({ (0..<n).contains($0) })
     else { throw RunnerError("the permutation is not an ordering of the \(n) neurons") }
-    guard expertBoundaries.count >= 2, expertBoundaries.first == 0, expertBoundaries.last == n,
+    guard expertBoundaries.count >= 2, let first = expertBoundaries.first, (0..<n).contains(first),
+      expertBoundaries.last == n,
       zip(expertBoundaries, expertBoundaries.dropFirst()).allSatisfy({ $0 <= $1 })
     else {
-      throw RunnerError("expert boundaries must rise from 0 to \(n); got \(expertBoundaries)")
+      throw RunnerError(
+        "expert boundaries must rise from S (the shared neurons, 0 <= S < n) to \(n); got "
+          + "\(expertBoundaries)")
     }
     func neuronRows(_ matrix: LinearWeights) -> [Float] {
       let major = matrix.outputMajor()

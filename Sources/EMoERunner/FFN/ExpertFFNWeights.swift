@@ -7,7 +7,9 @@ import EMoENumerics
 /// W1 (plain) or Wg and Wu (GLU) are stored as they are, `[n, d]`; the down matrix is stored
 /// transposed, `[n, d]`, so row i is column i of W2. Expert e owns rows
 /// `expertBoundaries[e] ..< expertBoundaries[e + 1]` of all three matrices and of the
-/// neuron biases. Rows may be F32, F16, BF16, int8 with row scales, or Q8_0.
+/// neuron biases; rows `0 ..< expertBoundaries[0]` are the shared block every token computes
+/// (none when the boundaries start at 0). Rows may be F32, F16, BF16, int8 with row scales, or
+/// Q8_0.
 public struct ExpertFFNWeights: Sendable {
   /// Plain or gated.
   public let form: FeedForwardForm
@@ -17,7 +19,8 @@ public struct ExpertFFNWeights: Sendable {
   public let hiddenSize: Int
   /// The number of neurons n.
   public let intermediateSize: Int
-  /// The first row of every expert, then n (E + 1 values, non-decreasing, from 0).
+  /// The first row of every routed expert, then n (E + 1 values, non-decreasing, from the
+  /// shared block's size S).
   public let expertBoundaries: [Int]
   /// Wg `[n, d]` (GLU only).
   public let gate: EncodedRows?
@@ -34,8 +37,11 @@ public struct ExpertFFNWeights: Sendable {
   /// The router G `[E, d]` with its optional bias.
   public let router: ExpertRouter
 
-  /// The number of experts E.
+  /// The number of routed experts E.
   public var expertCount: Int { expertBoundaries.count - 1 }
+
+  /// The number S of shared neurons, rows `0 ..< S`, computed for every token.
+  public var sharedCount: Int { expertBoundaries[0] }
 
   /// The rows of expert `expert`.
   public func expertRange(_ expert: Int) -> Range<Int> {
@@ -45,7 +51,7 @@ public struct ExpertFFNWeights: Sendable {
   /// Creates the layout after checking that every shape agrees.
   ///
   /// - Throws: ``RunnerError`` when a matrix is not `[n, d]`, a bias has the wrong length, the
-  ///   boundaries do not run from 0 to n in order, or the router's E or d differ.
+  ///   boundaries do not run from some S in `0..<n` to n in order, or the router's E or d differ.
   public init(
     form: FeedForwardForm, activation: Activation, expertBoundaries: [Int], gate: EncodedRows?,
     up: EncodedRows, downTransposed: EncodedRows, gateBias: [Float]? = nil,
@@ -77,10 +83,13 @@ public struct ExpertFFNWeights: Sendable {
         throw RunnerError("the \(name) bias has \(bias.count) values, expected \(count)")
       }
     }
-    guard expertBoundaries.count >= 2, expertBoundaries.first == 0, expertBoundaries.last == n,
+    guard expertBoundaries.count >= 2, let first = expertBoundaries.first, (0..<n).contains(first),
+      expertBoundaries.last == n,
       zip(expertBoundaries, expertBoundaries.dropFirst()).allSatisfy({ $0 <= $1 })
     else {
-      throw RunnerError("expert boundaries must rise from 0 to \(n); got \(expertBoundaries)")
+      throw RunnerError(
+        "expert boundaries must rise from S (the shared neurons, 0 <= S < n) to \(n); got "
+          + "\(expertBoundaries)")
     }
     guard router.expertCount == expertBoundaries.count - 1, router.hiddenSize == d else {
       throw RunnerError(
