@@ -121,6 +121,23 @@ extension ConversionOptions {
         sharedNeurons = .count(count)
       }
     case "calibration": calibration = try text(nullable: true)
+    case "calibration-tokens": calibrationTokens = try integer(minimum: 2, nullable: true)
+    case "max-ppl-increase", "min-cosine":
+      let number: Double?
+      switch value {
+      case .null: number = nil
+      case .string(let text):
+        guard let parsed = ConversionOptions.fraction(text) else {
+          throw LongOptionError(reason: "must be a number or \"P%\", not \(describe(value))")
+        }
+        number = parsed
+      default:
+        guard let parsed = value.doubleValue, parsed.isFinite else {
+          throw LongOptionError(reason: "must be a number or \"P%\", not \(describe(value))")
+        }
+        number = parsed
+      }
+      if name == "min-cosine" { minCosine = number } else { maxPerplexityIncrease = number }
     case "allow-uneven": allowUneven = try flag()
     case "router-bias", "gate-bias": routerBias = try flag()
     default:

@@ -44,7 +44,7 @@ struct NeuronGrouper: Sendable {
       }
       rows = activations.patterns(of: routed)
       dimension = activations.tokens
-      keySource = .gate /*ACT*/
+      keySource = .activations
     } else {
       let matrix = (dense.gate == nil || keysFromUp ? dense.up : dense.gate!).outputMajor()
       let d = dense.hiddenSize

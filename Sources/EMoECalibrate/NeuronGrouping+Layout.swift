@@ -19,6 +19,6 @@ extension NeuronGrouping {
   func expertWeights(_ dense: DenseFFN) throws -> ExpertFFNWeights {
     let (permutation, boundaries) = storedOrder
     return try ExpertFFNWeights(
-      permuting: dense, permutation: permutation, expertBoundaries: boundaries /*SHARED*/)
+      permuting: dense, permutation: permutation, expertBoundaries: boundaries)
   }
 }

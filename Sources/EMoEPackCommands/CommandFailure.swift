@@ -1,4 +1,5 @@
 import ArgumentParser
+import EMoECalibrate
 import EMoECore
 
 /// Prints an error as one line on stderr and maps it to a documented exit code.
@@ -13,6 +14,9 @@ enum CommandFailure {
       throw error
     } catch let error as CleanExit {
       throw error
+    } catch let error as CalibrationError {
+      printError("\(error)")
+      throw error.isIOFailure ? ExitStatus.failure : ExitStatus.invalidInput
     } catch let error as FileError {
       printError("\(error)")
       throw error.refusal == nil && !error.isWrongKind

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EMoECalibrate
 import EMoEConvert
 import EMoECore
 import EMoEFormats
@@ -89,6 +90,16 @@ struct ConvertCommand: ParsableCommand {
   @Option(name: .customLong("calibration"), help: Self.help("calibration", valueName: "file"))
   var calibration: String?
 
+  @Option(name: .customLong("calibration-tokens"), help: Self.help("calibration-tokens"))
+  var calibrationTokens: Int?
+
+  @Option(
+    name: .customLong("max-ppl-increase"), help: Self.help("max-ppl-increase", valueName: "P"))
+  var maxPerplexityIncrease: String?
+
+  @Option(name: .customLong("min-cosine"), help: Self.help("min-cosine", valueName: "C"))
+  var minCosine: String?
+
   /// `--gate-bias`, the old spelling of `--router-bias`, still accepted but not shown.
   @Flag(name: .customLong("gate-bias"), help: .hidden)
   var gateBias = false
@@ -108,7 +119,10 @@ struct ConvertCommand: ParsableCommand {
       clusterOn: clusterOn, quantize: quantize, compressionLevel: compress,
       seed: seed, threads: threads, ffnPattern: ffnPattern, restarts: restarts,
       allowUneven: allowUneven, routerBias: routerBias || gateBias,
-      sharedNeurons: sharedNeurons.flatMap(SharedNeurons.init), calibration: calibration)
+      sharedNeurons: sharedNeurons.flatMap(SharedNeurons.init), calibration: calibration,
+      calibrationTokens: calibrationTokens,
+      maxPerplexityIncrease: maxPerplexityIncrease.flatMap(ConversionOptions.fraction),
+      minCosine: minCosine.flatMap(ConversionOptions.fraction))
   }
 
   func validate() throws {
@@ -117,6 +131,14 @@ struct ConvertCommand: ParsableCommand {
         "--shared-neurons must be a count N >= 0 or a percentage P% with 0 <= P < 100, not "
           + "'\(sharedNeurons)'")
     }
+    for (flag, value) in [
+      ("--max-ppl-increase", maxPerplexityIncrease), ("--min-cosine", minCosine),
+    ] {
+      if let value, ConversionOptions.fraction(value) == nil {
+        throw ValidationError(
+          "\(flag) must be a number (0.2) or a percentage (20%), not '\(value)'")
+      }
+    }
     do {
       try options.validate()
     } catch {
@@ -124,12 +146,37 @@ struct ConvertCommand: ParsableCommand {
     }
   }
 
+  /// The conversion plan; with `--calibration`, after calibration has grouped each layer's
+  /// neurons and, given a bound, chosen the layers and their top-k.
+  private func plan(logger: Logger) throws -> ConversionPlan {
+    guard let request = CalibrationRequest(options: options) else {
+      return try ConversionPlan(input: input, options: options)
+    }
+    let candidates = try ConversionPlan(input: input, options: options.calibrationCandidates)
+    try OutputSafety.check(
+      inputs: (candidates.dependencies + [request.text]).map { ($0, "the input \($0)") },
+      outputs: [(output, "the output")] + (depfile.map { [($0, "--depfile")] } ?? []))
+    let progress = ProgressLine(enabled: global.showsProgress)
+    let result = try Calibrator.calibrate(plan: candidates, request: request) { step in
+      logger.debug("calibration: \(step)")
+      progress.update(
+        ProgressLine.Step(label: "calibrating: " + step, done: 0, total: 0, countsBytes: false))
+    }
+    progress.finish()
+    logger.info(
+      "calibration on \(request.text): dense \(result.dense), chosen \(result.value), \(result.groupings.count) layers, \(Int((result.activeFraction * 1000).rounded()) / 10) % of their FFN neurons active"
+    )
+    var plan = try ConversionPlan(input: input, options: options, groupings: result.groupings)
+    plan.calibration = result.record
+    return plan
+  }
+
   func run() throws {
     let logger = global.makeLogger()
     try CommandFailure.report {
       let progress = ProgressLine(enabled: global.showsProgress)
       do {
-        let plan = try ConversionPlan(input: input, options: options)
+        let plan = try self.plan(logger: logger)
         try OutputSafety.check(
           inputs: plan.dependencies.map { ($0, "the input \($0)") },
           outputs: [(output, "the output")] + (depfile.map { [($0, "--depfile")] } ?? []))

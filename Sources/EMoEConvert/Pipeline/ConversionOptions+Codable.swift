@@ -45,6 +45,15 @@ extension ConversionOptions {
     .init(
       "calibration", json: .calibration, .text,
       help: "Calibration text file the neurons' activations are measured on."),
+    .init(
+      "calibration-tokens", json: .calibrationTokens, .integer,
+      help: "Tokens of the calibration text to use (default: 512)."),
+    .init(
+      "max-ppl-increase", json: .maxPerplexityIncrease, .text,
+      help: "Choose layers and top-k keeping calibration perplexity within 0.2 or 20% of dense."),
+    .init(
+      "min-cosine", json: .minCosine, .text,
+      help: "Choose layers and top-k keeping the embedding cosine to dense at least this."),
   ]
 
   /// The `emoe-pack convert` long option names that set conversion options, without dashes: the
@@ -81,6 +90,9 @@ extension ConversionOptions: Codable {
     case ffnPattern = "ffn_pattern"
     case sharedNeurons = "shared_neurons"
     case calibration
+    case calibrationTokens = "calibration_tokens"
+    case maxPerplexityIncrease = "max_ppl_increase"
+    case minCosine = "min_cosine"
   }
 
   /// The canonical JSON form (see the type's summary): every recorded key in a fixed order,
@@ -110,6 +122,9 @@ extension ConversionOptions: Codable {
     case .fraction: try container.encode(sharedNeurons?.description, forKey: .sharedNeurons)
     }
     try container.encode(calibration, forKey: .calibration)
+    try container.encode(calibrationTokens, forKey: .calibrationTokens)
+    try container.encode(maxPerplexityIncrease, forKey: .maxPerplexityIncrease)
+    try container.encode(minCosine, forKey: .minCosine)
   }
 
   /// Reads options in their canonical JSON form, members in document order; absent keys take
@@ -136,6 +151,14 @@ extension ConversionOptions: Codable {
           return try container.decode(String.self, forKey: name)
         } catch {
           throw ConversionError.invalidOptions("option '\(key.rawValue)' must be a string or null")
+        }
+      }
+      func number() throws -> Double? {
+        if try container.decodeNil(forKey: name) { return nil }
+        do {
+          return try container.decode(Double.self, forKey: name)
+        } catch {
+          throw ConversionError.invalidOptions("option '\(key.rawValue)' must be a number or null")
         }
       }
       func flag() throws -> Bool {
@@ -181,6 +204,9 @@ extension ConversionOptions: Codable {
             "option 'shared_neurons' must be an integer >= 0, a string \"P%\" or null")
         }
       case .calibration: calibration = try text()
+      case .calibrationTokens: calibrationTokens = try integer()
+      case .maxPerplexityIncrease: maxPerplexityIncrease = try number()
+      case .minCosine: minCosine = try number()
       }
     }
   }

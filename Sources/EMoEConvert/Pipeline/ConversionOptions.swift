@@ -38,6 +38,15 @@ public struct ConversionOptions: Sendable, Hashable {
   public var sharedNeurons: SharedNeurons?
   /// The calibration text file (`--calibration`), recorded as given, or `nil`.
   public var calibration: String?
+  /// The most tokens of the calibration text used (`--calibration-tokens`), or `nil` for 512.
+  public var calibrationTokens: Int?
+  /// Decoders: the most the perplexity on the calibration text may rise, as a fraction of the
+  /// dense model's (`--max-ppl-increase 0.2` or `20%`); calibration then chooses the layers and
+  /// each one's top-k.
+  public var maxPerplexityIncrease: Double?
+  /// Encoders: the least mean sentence-embedding cosine to the dense model on the calibration
+  /// text (`--min-cosine 0.95`); calibration then chooses the layers and each one's top-k.
+  public var minCosine: Double?
 
   /// The zstd level `--compress` uses without a value.
   public static let defaultCompressionLevel = 3
@@ -48,7 +57,8 @@ public struct ConversionOptions: Sendable, Hashable {
     clusterOn: LayerFFN.KeyMatrix = .gate, quantize: ExpertQuantization = .none,
     compressionLevel: Int? = nil, seed: Int = 0, threads: Int? = nil, ffnPattern: String? = nil,
     restarts: Int? = nil, allowUneven: Bool = false, routerBias: Bool = false,
-    sharedNeurons: SharedNeurons? = nil, calibration: String? = nil
+    sharedNeurons: SharedNeurons? = nil, calibration: String? = nil,
+    calibrationTokens: Int? = nil, maxPerplexityIncrease: Double? = nil, minCosine: Double? = nil
   ) {
     self.experts = experts
     self.topK = topK
@@ -64,6 +74,18 @@ public struct ConversionOptions: Sendable, Hashable {
     self.routerBias = routerBias
     self.sharedNeurons = sharedNeurons
     self.calibration = calibration
+    self.calibrationTokens = calibrationTokens
+    self.maxPerplexityIncrease = maxPerplexityIncrease
+    self.minCosine = minCosine
+  }
+
+  /// Parses a fraction written `0.2` or `20%`; `nil` for anything else or a non-finite value.
+  public static func fraction(_ text: String) -> Double? {
+    let percent = text.hasSuffix("%")
+    guard let value = Double(percent ? String(text.dropLast()) : text), value.isFinite else {
+      return nil
+    }
+    return percent ? value / 100 : value
   }
 
   /// Checks the values that make sense on their own, whatever the model.
@@ -104,6 +126,31 @@ public struct ConversionOptions: Sendable, Hashable {
     }
     if let restarts, restarts < 1 {
       throw .invalidOptions("--restarts must be at least 1, not \(restarts)")
+    }
+    if let calibrationTokens, calibrationTokens < 2 {
+      throw .invalidOptions("--calibration-tokens must be at least 2, not \(calibrationTokens)")
+    }
+    if let maxPerplexityIncrease, !(maxPerplexityIncrease >= 0) {
+      throw .invalidOptions(
+        "--max-ppl-increase must be a fraction >= 0 (0.2 or 20%), not \(maxPerplexityIncrease)")
+    }
+    if let minCosine, !(minCosine > -1 && minCosine <= 1) {
+      throw .invalidOptions("--min-cosine must be in (-1, 1], not \(minCosine)")
+    }
+    if maxPerplexityIncrease != nil && minCosine != nil {
+      throw .invalidOptions(
+        "--max-ppl-increase (decoders) and --min-cosine (encoders) cannot both be given")
+    }
+    if calibration == nil {
+      let needing = [
+        (clusterOn == .activations, "--cluster-on activations"),
+        (calibrationTokens != nil, "--calibration-tokens"),
+        (maxPerplexityIncrease != nil, "--max-ppl-increase"),
+        (minCosine != nil, "--min-cosine"),
+      ].first { $0.0 }
+      if let (_, flag) = needing {
+        throw .invalidOptions("\(flag) needs --calibration FILE: it is measured on that text")
+      }
     }
     if let sharedNeurons, calibration == nil {
       throw .invalidOptions(

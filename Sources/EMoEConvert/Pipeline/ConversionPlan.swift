@@ -132,12 +132,16 @@ public struct ConversionPlan: Sendable {
         try options.layers.map { spec throws(ModelError) in
           try LayerSelection.parse(spec)
         } ?? defaults.layers
-      let indices = try layerSelection.resolve(layerCount: architecture.layerCount)
+      let selected = try layerSelection.resolve(layerCount: architecture.layerCount)
+      // A calibrated conversion converts exactly the layers calibration grouped: with a bound,
+      // it leaves dense the layers that cannot be made sparse within it.
+      let indices =
+        options.calibration == nil ? selected : selected.filter { groupings[$0] != nil }
       let ffns = try architecture.layers(indices, in: source)
-      for layer in groupings.keys.sorted() where !indices.contains(layer) {
+      for layer in groupings.keys.sorted() where !selected.contains(layer) {
         throw ConversionError.invalidOptions(
           "a neuron grouping is given for layer \(layer), which the layer selection "
-            + "\(indices.sorted()) does not convert")
+            + "\(selected.sorted()) does not convert")
       }
       // Grouped layers follow their grouping's sizes, checked below, not --experts.
       try ExpertSettings(experts: experts, topK: topK, allowUneven: options.allowUneven)
@@ -175,7 +179,9 @@ public struct ConversionPlan: Sendable {
       }
     }
     self.declarations = declarations
-    dependencies = Self.dependencies(source: source, inputPath: inputPath)
+    dependencies =
+      Self.dependencies(source: source, inputPath: inputPath)
+      + (options.calibration.map { [$0] } ?? [])
     try Self.checkNames(declarations, file: source.path)
   }
 
