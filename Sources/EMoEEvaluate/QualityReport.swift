@@ -22,6 +22,8 @@ public struct QualityReport: Sendable {
     public var randomValue: Double?
     /// Tokens routed to each expert, per converted layer (every window or sentence counted).
     public var expertLoad: [Int: [Int]] = [:]
+    /// The router that chose the experts.
+    public var router: EvaluationRouter = .averageKey
 
     /// The common top-k, when every layer has the same.
     public var topK: Int? {
@@ -115,6 +117,8 @@ public struct QualityReport: Sendable {
                       JSONMember(String($0.layer), .integer(Int64($0.topK)))
                     })
                 ),
+                JSONMember("router", .string(point.router.rawValue)),
+              ] + (point.router.isOracle ? [JSONMember("oracle", .bool(true))] : []) + [
                 JSONMember(measureName, .number(point.value)),
                 JSONMember(
                   measure == .perplexity ? "increase" : "loss", .number(change(point.value))),
@@ -169,6 +173,13 @@ public struct QualityReport: Sendable {
     ])
   }
 
+  /// The routers measured, in the order they were.
+  public var routers: [EvaluationRouter] {
+    var seen: [EvaluationRouter] = []
+    for point in points where !seen.contains(point.router) { seen.append(point.router) }
+    return seen
+  }
+
   /// A table for people: one line per setting.
   public func lines() -> [String] {
     func number(_ value: Double) -> String {
@@ -182,7 +193,10 @@ public struct QualityReport: Sendable {
         + (randomSeed != nil ? "   random partition" : ""),
     ]
     for point in points {
-      let k = point.topK.map(String.init) ?? "per layer"
+      var k = point.topK.map(String.init) ?? "per layer"
+      if routers.count > 1 || point.router != .averageKey {
+        k += " (\(point.router.rawValue)\(point.router.isOracle ? ", oracle" : ""))"
+      }
       let change = change(point.value) * 100
       lines.append(
         k.padding(8) + " " + number(point.value).padding(12) + " "

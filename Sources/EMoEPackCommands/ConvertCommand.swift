@@ -83,6 +83,9 @@ struct ConvertCommand: ParsableCommand {
   @Flag(name: .customLong("router-bias"), help: Self.help("router-bias"))
   var routerBias = false
 
+  @Option(help: Self.help("router"))
+  var router: RouterKind = .averageKey
+
   /// `--gate-bias`, the old spelling of `--router-bias`, still accepted but not shown.
   @Flag(name: .customLong("gate-bias"), help: .hidden)
   var gateBias = false
@@ -101,7 +104,8 @@ struct ConvertCommand: ParsableCommand {
       experts: experts, topK: topK, layers: layers,
       clusterOn: clusterOn, quantize: quantize, compressionLevel: compress,
       seed: seed, threads: threads, ffnPattern: ffnPattern, restarts: restarts,
-      allowUneven: allowUneven, routerBias: routerBias || gateBias)
+      allowUneven: allowUneven, routerBias: routerBias || gateBias,
+      router: router)
   }
 
   func validate() throws {

@@ -1,4 +1,5 @@
 import EMoECore
+import EMoEFormats
 import EMoEModel
 
 extension ConversionOptions {
@@ -39,6 +40,9 @@ extension ConversionOptions {
     .init(
       "router-bias", json: .routerBias, .flag,
       help: "Store the mean of b1 per expert as a router bias."),
+    .init(
+      "router", json: .router, .choice(RouterKind.allCases.map(\.argumentName)),
+      help: "How experts are scored: average-key (default), up or up-abs (GLU only)."),
   ]
 
   /// The `emoe-pack convert` long option names that set conversion options, without dashes: the
@@ -73,6 +77,7 @@ extension ConversionOptions: Codable {
     /// The name `router_bias` had before the router was called the router; still read.
     case legacyGateBias = "gate_bias"
     case ffnPattern = "ffn_pattern"
+    case router
   }
 
   /// The canonical JSON form (see the type's summary): every recorded key in a fixed order,
@@ -96,6 +101,8 @@ extension ConversionOptions: Codable {
     try container.encode(allowUneven, forKey: .allowUneven)
     try container.encode(routerBias, forKey: .routerBias)
     try container.encode(ffnPattern, forKey: .ffnPattern)
+    // Left out for the default, so conversions without --router keep their recorded bytes.
+    if router != .averageKey { try container.encode(router.argumentName, forKey: .router) }
   }
 
   /// Reads options in their canonical JSON form, members in document order; absent keys take
@@ -153,6 +160,12 @@ extension ConversionOptions: Codable {
       case .allowUneven: allowUneven = try flag()
       case .routerBias, .legacyGateBias: routerBias = try flag()
       case .ffnPattern: ffnPattern = try text()
+      case .router:
+        guard let name = try text(), let choice = RouterKind(argumentName: name) else {
+          throw ConversionError.invalidOptions(
+            "option 'router' must be \"average-key\", \"up\" or \"up-abs\"")
+        }
+        router = choice
       }
     }
   }

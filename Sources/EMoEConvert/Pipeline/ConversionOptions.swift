@@ -1,4 +1,5 @@
 import EMoECore
+import EMoEFormats
 import EMoEModel
 
 /// What `emoe-pack convert` was asked to do: the settings of one conversion, with every value
@@ -33,6 +34,8 @@ public struct ConversionOptions: Sendable, Hashable {
   public var allowUneven: Bool
   /// Whether to store the mean of b1 per expert as a router bias (`--router-bias`).
   public var routerBias: Bool
+  /// How converted layers score their experts (`--router`).
+  public var router: RouterKind
 
   /// The zstd level `--compress` uses without a value.
   public static let defaultCompressionLevel = 3
@@ -42,7 +45,8 @@ public struct ConversionOptions: Sendable, Hashable {
     experts: Int? = nil, topK: Int? = nil, layers: String? = nil,
     clusterOn: LayerFFN.KeyMatrix = .gate, quantize: ExpertQuantization = .none,
     compressionLevel: Int? = nil, seed: Int = 0, threads: Int? = nil, ffnPattern: String? = nil,
-    restarts: Int? = nil, allowUneven: Bool = false, routerBias: Bool = false
+    restarts: Int? = nil, allowUneven: Bool = false, routerBias: Bool = false,
+    router: RouterKind = .averageKey
   ) {
     self.experts = experts
     self.topK = topK
@@ -56,6 +60,7 @@ public struct ConversionOptions: Sendable, Hashable {
     self.restarts = restarts
     self.allowUneven = allowUneven
     self.routerBias = routerBias
+    self.router = router
   }
 
   /// Checks the values that make sense on their own, whatever the model.
@@ -93,6 +98,10 @@ public struct ConversionOptions: Sendable, Hashable {
     if seed < 0 { throw .invalidOptions("--seed must be at least 0, not \(seed)") }
     if let threads, threads < 1 {
       throw .invalidOptions("--threads must be at least 1, not \(threads)")
+    }
+    if router == .upAbs && routerBias {
+      throw .invalidOptions(
+        "--router-bias does not apply to --router up-abs, which adds the up bias to every neuron")
     }
     if let restarts, restarts < 1 {
       throw .invalidOptions("--restarts must be at least 1, not \(restarts)")

@@ -41,7 +41,8 @@ enum ContainerInspection {
     if !manifest.layers.isEmpty {
       var rows = [
         [
-          "layer", "family", "activation", "d", "n", "experts", "expert size", "top-k", "storage",
+          "layer", "family", "activation", "d", "n", "experts", "expert size", "top-k", "router",
+          "storage",
           "SSE",
         ]
       ]
@@ -49,7 +50,7 @@ enum ContainerInspection {
         rows.append([
           String(layer.layer), layer.family.rawValue, layer.activation, String(layer.hiddenSize),
           String(layer.intermediateSize), String(layer.expertCount), expertSize(layer),
-          String(layer.topK), storage(of: layer, in: container), "\(layer.clustering.sse)",
+          String(layer.topK), layer.router.rawValue, storage(of: layer, in: container), "\(layer.clustering.sse)",
         ])
       }
       lines += table(rows).map { "  " + $0 }
