@@ -96,7 +96,8 @@ public enum QualityEvaluator {
       do {
         for (layer, k) in setting {
           blocks[layer] = LoadCountingFFN(
-            try ExpertFFN(weights: random ? randomWeights[layer]! : routed[router]![layer]!, topK: k))
+            try ExpertFFN(
+              weights: random ? randomWeights[layer]! : routed[router]![layer]!, topK: k))
         }
       } catch {
         throw EvaluationError("\(error)", location: ErrorLocation(file: request.model))

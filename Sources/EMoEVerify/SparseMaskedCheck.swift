@@ -96,7 +96,8 @@ public enum SparseMaskedCheck {
           var sum = Double(canonical.upBias?[neuron] ?? 0)
           var magnitude = abs(sum)
           for column in 0..<d {
-            let term = Double(canonical.up[neuron * d + column]) * Double(inputs[token * d + column])
+            let term =
+              Double(canonical.up[neuron * d + column]) * Double(inputs[token * d + column])
             sum += term
             magnitude += abs(term)
           }

@@ -64,7 +64,9 @@ struct RouterConversionTests {
       let record = try #require(container.layers.first)
       #expect(record.router == kind)
       #expect((record.tensors[.router] != nil) == (kind != .upAbs), "\(kind)")
-      #expect(container.manifestJSON["options"]?["router"] == (kind == .averageKey ? nil : .string(kind.argumentName)))
+      #expect(
+        container.manifestJSON["options"]?["router"]
+          == (kind == .averageKey ? nil : .string(kind.argumentName)))
     }
   }
 

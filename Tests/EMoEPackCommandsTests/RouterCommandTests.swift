@@ -144,7 +144,8 @@ struct RouterCommandTests {
     try #require(output.status == 0, "\(output.stderr)")
     let report = try JSONValue.parse(output.stdout)
     let results = try #require(report["results"]?.arrayValue)
-    #expect(results.map { $0["router"]?.stringValue ?? "" } == ["average-key", "up-abs", "inter-abs"])
+    #expect(
+      results.map { $0["router"]?.stringValue ?? "" } == ["average-key", "up-abs", "inter-abs"])
     #expect(results.map { $0["oracle"] } == [nil, nil, .bool(true)])
     let dense = try #require(report["dense"]?["perplexity"]?.doubleValue)
     for result in results {

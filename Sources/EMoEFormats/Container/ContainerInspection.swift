@@ -50,7 +50,8 @@ enum ContainerInspection {
         rows.append([
           String(layer.layer), layer.family.rawValue, layer.activation, String(layer.hiddenSize),
           String(layer.intermediateSize), String(layer.expertCount), expertSize(layer),
-          String(layer.topK), layer.router.rawValue, storage(of: layer, in: container), "\(layer.clustering.sse)",
+          String(layer.topK), layer.router.rawValue, storage(of: layer, in: container),
+          "\(layer.clustering.sse)",
         ])
       }
       lines += table(rows).map { "  " + $0 }

@@ -11,8 +11,10 @@ extension ExpertFFNWeights {
       downBias: downBias, router: router)
   }
 
-  /// The mean of each expert's stored rows of `matrix` (`[n, d]`), `[E, d]`: the average-key
-  /// rule on the stored layout. Sums run in double precision in row order.
+  /// The mean of each expert's stored rows of a `[n, d]` matrix, as an `[E, d]` router.
+  ///
+  /// This is the average-key rule applied to the stored layout; sums run in double precision in
+  /// row order.
   public func expertMeans(of matrix: EncodedRows) -> [Float] {
     let d = hiddenSize
     var means = [Float](repeating: 0, count: expertCount * d)
