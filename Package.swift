@@ -96,7 +96,10 @@ let package = Package(
       name: "EMoETokenizersTests",
       dependencies: ["EMoETokenizers", "EMoEFormats", "EMoECore", "EMoETestSupport"]),
     .testTarget(
-      name: "EMoEEvaluateTests", dependencies: ["EMoEEvaluate", "EMoECore", "EMoETestSupport"]),
+      name: "EMoEEvaluateTests",
+      dependencies: [
+        "EMoEEvaluate", "EMoEConvert", "EMoERunner", "EMoEFormats", "EMoECore", "EMoETestSupport",
+      ]),
     .testTarget(
       name: "EMoEConvertTests",
       dependencies: [
@@ -121,7 +124,8 @@ let package = Package(
     .testTarget(
       name: "EMoEPackCommandsTests",
       dependencies: [
-        "EMoEPackCommands", "emoe-pack", "emoe-bench", "EMoEFormats", "EMoECore", "EMoEVerify",
+        "EMoEPackCommands", "emoe-pack", "emoe-bench", "EMoEConvert", "EMoEFormats", "EMoECore",
+        "EMoEVerify",
         "EMoETestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
   ]

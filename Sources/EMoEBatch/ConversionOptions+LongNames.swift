@@ -1,5 +1,6 @@
 import EMoEConvert
 import EMoECore
+import EMoEFormats
 import EMoEModel
 
 /// A value a batch manifest gives a `convert` option that the option does not take.
@@ -140,6 +141,12 @@ extension ConversionOptions {
       if name == "min-cosine" { minCosine = number } else { maxPerplexityIncrease = number }
     case "allow-uneven": allowUneven = try flag()
     case "router-bias", "gate-bias": routerBias = try flag()
+    case "router":
+      let names = RouterKind.allCases.map { "\"\($0.argumentName)\"" }.joined(separator: ", ")
+      guard let name = value.stringValue, let kind = RouterKind(argumentName: name) else {
+        throw LongOptionError(reason: "must be one of \(names), not \(describe(value))")
+      }
+      router = kind
     default:
       throw LongOptionError(reason: "unknown option '\(name)'")
     }

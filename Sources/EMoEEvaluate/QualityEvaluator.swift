@@ -22,6 +22,15 @@ public enum QualityEvaluator {
       throw EvaluationError("has no converted layers", location: ErrorLocation(file: request.model))
     }
     let settings = try topKSettings(request, container)
+    let routers = request.routers ?? [EvaluationRouter(container.layers[0].router)]
+    for router in routers where router.needsGLU {
+      if let record = container.layers.first(where: { $0.family != .glu }) {
+        throw EvaluationError(
+          "--router \(router.rawValue) scores experts on a GLU FFN's up projection; layer "
+            + "\(record.layer) is a \(record.family.rawValue) FFN",
+          location: ErrorLocation(file: request.model))
+      }
+    }
     let emoe = try wholeModel(ContainerDenseView(container), path: request.model)
     let dense: WholeModel
     let denseFrom: String
@@ -50,9 +59,14 @@ public enum QualityEvaluator {
       (tokens, input) = ([], text)
     }
     var weights: [Int: ExpertFFNWeights] = [:]
+    var routed: [EvaluationRouter: [Int: ExpertFFNWeights]] = [:]
     do {
       for record in container.layers {
         weights[record.layer] = try ExpertFFNWeights(container: container, layer: record)
+        for router in routers {
+          routed[router, default: [:]][record.layer] = try router.weights(
+            weights[record.layer]!, record: record)
+        }
       }
     } catch {
       throw EvaluationError("\(error)", location: ErrorLocation(file: request.model))
@@ -74,6 +88,7 @@ public enum QualityEvaluator {
     }
     /// The FFNs of the last clustered run, for its expert load.
     var lastBlocks: [Int: LoadCountingFFN] = [:]
+    var router = routers[0]
     func replacing(_ setting: [Int: Int], random: Bool = false) throws(EvaluationError) -> [Int:
       any FeedForwardBlock]
     {
@@ -81,7 +96,8 @@ public enum QualityEvaluator {
       do {
         for (layer, k) in setting {
           blocks[layer] = LoadCountingFFN(
-            try ExpertFFN(weights: random ? randomWeights[layer]! : weights[layer]!, topK: k))
+            try ExpertFFN(
+              weights: random ? randomWeights[layer]! : routed[router]![layer]!, topK: k))
         }
       } catch {
         throw EvaluationError("\(error)", location: ErrorLocation(file: request.model))
@@ -124,23 +140,31 @@ public enum QualityEvaluator {
       )
     }
     var points: [QualityReport.Point] = []
-    for setting in settings {
-      progress("EMoE model at top-k " + describe(setting))
-      var measured = point(setting, try run(setting, false), container, layerCount, denseCost)
-      measured.expertLoad = lastBlocks.mapValues(\.load)
-      if !randomWeights.isEmpty {
-        progress("random partition at top-k " + describe(setting))
-        measured.randomValue = try run(setting, true)
+    for (position, current) in routers.enumerated() {
+      router = current
+      for setting in settings {
+        progress("EMoE model (router \(current.rawValue)) at top-k " + describe(setting))
+        var measured = point(
+          setting, try run(setting, false), container, layerCount, denseCost, router: current)
+        measured.expertLoad = lastBlocks.mapValues(\.load)
+        // The random partition keeps the average-key rule: measured once, with the first router.
+        if !randomWeights.isEmpty && position == 0 {
+          progress("random partition at top-k " + describe(setting))
+          measured.randomValue = try run(setting, true)
+        }
+        points.append(measured)
       }
-      points.append(measured)
     }
+    router = routers[0]
     var layerPoints: [QualityReport.Point] = []
     if request.perLayer {
       for setting in settings {
         for record in container.layers where setting[record.layer]! < record.expertCount {
           progress("layer \(record.layer) alone at top-k \(setting[record.layer]!)")
           let alone = [record.layer: setting[record.layer]!]
-          layerPoints.append(point(alone, try run(alone, false), container, layerCount, denseCost))
+          layerPoints.append(
+            point(
+              alone, try run(alone, false), container, layerCount, denseCost, router: router))
         }
       }
     }
@@ -175,12 +199,14 @@ public enum QualityEvaluator {
 
   private static func point(
     _ setting: [Int: Int], _ value: Double, _ container: ContainerFile, _ layerCount: Int,
-    _ denseCost: Double
+    _ denseCost: Double, router: EvaluationRouter
   ) -> QualityReport.Point {
     QualityReport.Point(
       topKPerLayer: setting.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, value: value,
       active: ActiveCompute(
-        container: container, topK: setting, layerCount: layerCount, denseCost: denseCost))
+        container: container, topK: setting, layerCount: layerCount, denseCost: denseCost,
+        router: router),
+      router: router)
   }
 
   /// Each setting's top-k per converted layer: the requested values, or E, 3E/4, E/2, E/4.

@@ -66,9 +66,13 @@ extension QualityReport {
       "</tr>\n<tr><td>dense</td><td>\(number(dense))</td><td></td><td>100.0 %</td><td>100.0 %</td>"
     if randomSeed != nil { html += "<td></td><td></td>" }
     html += "</tr>\n"
+    let routers = routers
     for point in points {
+      let router =
+        routers.count > 1 || point.router != .averageKey
+        ? " (\(point.router.rawValue)\(point.router.isOracle ? ", oracle" : ""))" : ""
       html +=
-        "<tr><td>\(point.topK.map(String.init) ?? "per layer")</td><td>\(number(point.value))</td>"
+        "<tr><td>\(point.topK.map(String.init) ?? "per layer")\(router)</td><td>\(number(point.value))</td>"
         + "<td>\(signedPercent(change(point.value)))</td><td>\(percent(point.active.convertedLayers))</td>"
         + "<td>\(percent(point.active.wholeModel))</td>"
       if randomSeed != nil {
@@ -149,23 +153,36 @@ extension QualityReport {
       }
       return text
     }
-    let finite = points.filter { $0.value.isFinite }
-    svg += series(
-      finite.map { ($0.active.wholeModel, $0.value, $0.topK.map(String.init) ?? "mixed") },
-      color: "#1f5fbf", name: "clustered")
+    // One series per router; a single stored-kind router keeps the name "clustered".
+    let palette = ["#1f5fbf", "#e08a00", "#7a3fb0", "#0a8a8a", "#777"]
+    let routers = routers
+    func seriesName(_ router: EvaluationRouter) -> String {
+      routers.count == 1 && router == .averageKey
+        ? "clustered experts"
+        : "router " + router.rawValue + (router.isOracle ? " (oracle)" : "")
+    }
+    for (index, router) in routers.enumerated() {
+      let finite = points.filter { $0.value.isFinite && $0.router == router }
+      svg += series(
+        finite.map { ($0.active.wholeModel, $0.value, $0.topK.map(String.init) ?? "mixed") },
+        color: palette[index % palette.count], name: seriesName(router))
+    }
     svg += series(
       points.compactMap { point in
         point.randomValue.flatMap {
           $0.isFinite ? (point.active.wholeModel, $0, point.topK.map(String.init) ?? "mixed") : nil
         }
       }, color: "#c33", name: "random partition")
-    let legendY = height - bottom - (randomSeed != nil ? 24 : 8)
-    svg +=
-      "<text x=\"\(width - right - 8)\" y=\"\(legendY)\" text-anchor=\"end\" fill=\"#1f5fbf\">"
-      + "● clustered experts</text>\n"
+    var legendY = height - bottom - 8 - Double(routers.count - 1 + (randomSeed != nil ? 1 : 0)) * 16
+    for (index, router) in routers.enumerated() {
+      svg +=
+        "<text x=\"\(width - right - 8)\" y=\"\(legendY)\" text-anchor=\"end\" "
+        + "fill=\"\(palette[index % palette.count])\">● \(seriesName(router))</text>\n"
+      legendY += 16
+    }
     if randomSeed != nil {
       svg +=
-        "<text x=\"\(width - right - 8)\" y=\"\(legendY + 16)\" text-anchor=\"end\" "
+        "<text x=\"\(width - right - 8)\" y=\"\(legendY)\" text-anchor=\"end\" "
         + "fill=\"#c33\">● random partition</text>\n"
     }
     return svg + "</svg>\n"

@@ -22,6 +22,8 @@ public struct QualityReport: Sendable {
     public var randomValue: Double?
     /// Tokens routed to each expert, per converted layer (every window or sentence counted).
     public var expertLoad: [Int: [Int]] = [:]
+    /// The router that chose the experts.
+    public var router: EvaluationRouter = .averageKey
 
     /// The common top-k, when every layer has the same.
     public var topK: Int? {
@@ -105,34 +107,36 @@ public struct QualityReport: Sendable {
         JSONMember(
           "results",
           .array(
-            points.map { point in
-              .object([
-                JSONMember("top_k", point.topK.map { .integer(Int64($0)) } ?? .null),
-                JSONMember(
-                  "top_k_per_layer",
-                  .object(
-                    point.topKPerLayer.map {
-                      JSONMember(String($0.layer), .integer(Int64($0.topK)))
-                    })
-                ),
-                JSONMember(measureName, .number(point.value)),
-                JSONMember(
-                  measure == .perplexity ? "increase" : "loss", .number(change(point.value))),
-                JSONMember("random", randomJSON(point)),
-                JSONMember(
-                  "expert_load",
-                  .object(
-                    point.expertLoad.sorted { $0.key < $1.key }.map { layer, counts in
-                      JSONMember(String(layer), .array(counts.map { .integer(Int64($0)) }))
-                    })),
-                JSONMember(
-                  "active_fraction",
-                  .object([
-                    JSONMember("converted_layers", .number(point.active.convertedLayers)),
-                    JSONMember("model_ffn", .number(point.active.wholeModel)),
-                  ])),
-              ])
-            })),
+            markingOracles(
+              points.map { point in
+                .object([
+                  JSONMember("top_k", point.topK.map { .integer(Int64($0)) } ?? .null),
+                  JSONMember(
+                    "top_k_per_layer",
+                    .object(
+                      point.topKPerLayer.map {
+                        JSONMember(String($0.layer), .integer(Int64($0.topK)))
+                      })
+                  ),
+                  JSONMember("router", .string(point.router.rawValue)),
+                  JSONMember(measureName, .number(point.value)),
+                  JSONMember(
+                    measure == .perplexity ? "increase" : "loss", .number(change(point.value))),
+                  JSONMember("random", randomJSON(point)),
+                  JSONMember(
+                    "expert_load",
+                    .object(
+                      point.expertLoad.sorted { $0.key < $1.key }.map { layer, counts in
+                        JSONMember(String(layer), .array(counts.map { .integer(Int64($0)) }))
+                      })),
+                  JSONMember(
+                    "active_fraction",
+                    .object([
+                      JSONMember("converted_layers", .number(point.active.convertedLayers)),
+                      JSONMember("model_ffn", .number(point.active.wholeModel)),
+                    ])),
+                ])
+              }))),
       ] + (layerPoints.map { [JSONMember("per_layer", .array($0.map(layerJSON)))] } ?? [])
         + [
           JSONMember(
@@ -148,6 +152,16 @@ public struct QualityReport: Sendable {
                 ])
               }))
         ])
+  }
+
+  /// `results` (one per point) with `"oracle": true` after the router of each oracle's result.
+  private func markingOracles(_ results: [JSONValue]) -> [JSONValue] {
+    zip(points, results).map { point, result in
+      guard point.router.isOracle, case .object(var members) = result else { return result }
+      let position = (members.firstIndex { $0.key == "router" } ?? members.count - 1) + 1
+      members.insert(JSONMember("oracle", .bool(true)), at: position)
+      return .object(members)
+    }
   }
 
   /// The random partition's value and change, or `null` when it was not measured.
@@ -169,6 +183,13 @@ public struct QualityReport: Sendable {
     ])
   }
 
+  /// The routers measured, in the order they were.
+  public var routers: [EvaluationRouter] {
+    var seen: [EvaluationRouter] = []
+    for point in points where !seen.contains(point.router) { seen.append(point.router) }
+    return seen
+  }
+
   /// A table for people: one line per setting.
   public func lines() -> [String] {
     func number(_ value: Double) -> String {
@@ -182,7 +203,10 @@ public struct QualityReport: Sendable {
         + (randomSeed != nil ? "   random partition" : ""),
     ]
     for point in points {
-      let k = point.topK.map(String.init) ?? "per layer"
+      var k = point.topK.map(String.init) ?? "per layer"
+      if routers.count > 1 || point.router != .averageKey {
+        k += " (\(point.router.rawValue)\(point.router.isOracle ? ", oracle" : ""))"
+      }
       let change = change(point.value) * 100
       lines.append(
         k.padding(8) + " " + number(point.value).padding(12) + " "

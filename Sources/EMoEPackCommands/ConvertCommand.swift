@@ -99,6 +99,8 @@ struct ConvertCommand: ParsableCommand {
 
   @Option(name: .customLong("min-cosine"), help: Self.help("min-cosine", valueName: "C"))
   var minCosine: String?
+  @Option(help: Self.help("router"))
+  var router: RouterKind = .averageKey
 
   /// `--gate-bias`, the old spelling of `--router-bias`, still accepted but not shown.
   @Flag(name: .customLong("gate-bias"), help: .hidden)
@@ -122,7 +124,7 @@ struct ConvertCommand: ParsableCommand {
       sharedNeurons: sharedNeurons.flatMap(SharedNeurons.init), calibration: calibration,
       calibrationTokens: calibrationTokens,
       maxPerplexityIncrease: maxPerplexityIncrease.flatMap(ConversionOptions.fraction),
-      minCosine: minCosine.flatMap(ConversionOptions.fraction))
+      minCosine: minCosine.flatMap(ConversionOptions.fraction), router: router)
   }
 
   func validate() throws {

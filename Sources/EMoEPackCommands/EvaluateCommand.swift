@@ -22,12 +22,16 @@ struct EvaluateCommand: ParsableCommand {
       at each top-k below its E, the others dense: which layers tolerate sparsity. See \
       docs/evaluate.md. --baseline random also measures each top-k with every converted \
       layer's neurons assigned to experts at random (seeded by --baseline-seed and the layer; \
-      same expert sizes, same average-key router rule). --report writes the figures, the \
+      same expert sizes, same average-key router rule; with the first --router only). --router \
+      measures each listed router at every top-k: average-key, up and up-abs from the stored \
+      matrices, inter and inter-abs as oracles that compute every neuron to choose (upper \
+      bounds that save nothing; their active fraction is still the selected share). --report writes the figures, the \
       per-layer sensitivity, the expert load at the stored top-k, the clustering SSE and the \
       conversion's provenance as one HTML page (written atomically; it may not be an input).
 
       Exit codes: 0 success; 1 I/O failure; 2 a text that is not UTF-8, a model family \
-      without a whole-model runner, a --top-k above a layer's E, or no tokenizer; 8 NaN or \
+      without a whole-model runner, a --top-k above a layer's E, --router up or up-abs on a \
+      plain FFN, or no tokenizer; 8 NaN or \
       infinity in the model's outputs; 64 usage error.
       """)
 
@@ -50,6 +54,14 @@ struct EvaluateCommand: ParsableCommand {
     name: .customLong("top-k"), parsing: .singleValue,
     help: "Top-k values to measure, comma-separated (default: E, 3E/4, E/2, E/4).")
   var topK: [String] = []
+
+  @Option(
+    parsing: .singleValue,
+    help: ArgumentHelp(
+      "Routers to measure, comma-separated from average-key, up, up-abs, inter, inter-abs "
+        + "(default: the container's; inter and inter-abs are oracles that compute every neuron).",
+      valueName: "list"))
+  var router: [String] = []
 
   @Option(name: .customLong("max-tokens"), help: "The most tokens read from the text.")
   var maxTokens = 1024
@@ -93,8 +105,24 @@ struct EvaluateCommand: ParsableCommand {
     return values
   }
 
+  /// The `--router` values, each list split at commas, or `nil` for the container's router.
+  func routerValues() throws -> [EvaluationRouter]? {
+    guard !router.isEmpty else { return nil }
+    var values: [EvaluationRouter] = []
+    for text in router.flatMap({ $0.split(separator: ",") }) {
+      let name = String(text.trimmingCharacters(in: " "))
+      guard let value = EvaluationRouter(rawValue: name) else {
+        let names = EvaluationRouter.allCases.map(\.rawValue).joined(separator: ", ")
+        throw ValidationError("--router takes \(names), not '\(name)'")
+      }
+      if !values.contains(value) { values.append(value) }
+    }
+    return values
+  }
+
   func validate() throws {
     _ = try topKValues()
+    _ = try routerValues()
     if (text == nil) == (tokens == nil) {
       throw ValidationError("give exactly one of --text and --tokens")
     }
@@ -108,7 +136,7 @@ struct EvaluateCommand: ParsableCommand {
       let request = QualityRequest(
         model: model, text: text, tokens: tokens, source: source, tokenizer: tokenizer,
         topK: try topKValues(), maximumTokens: maxTokens, window: window, perLayer: perLayer,
-        randomBaselineSeed: baseline == .random ? baselineSeed : nil)
+        randomBaselineSeed: baseline == .random ? baselineSeed : nil, routers: try routerValues())
       if let report {
         let inputs = [model, text, tokens, source, tokenizer].compactMap { $0 }
         try OutputSafety.check(

@@ -348,14 +348,37 @@ struct LayerSourceCheck {
 
   // MARK: Router
 
-  /// Checks every router value against the exact mean of its expert's raw keys.
+  /// The source matrix whose rows the router averages: the clustered keys (average-key), Wu
+  /// (up), none (up-abs, which stores no router).
+  private var routerRowsRole: FFNRole? {
+    switch record.router {
+    case .averageKey: keyRole
+    case .up: ffn.member(.up) != nil ? .up : nil
+    case .upAbs: nil
+    }
+  }
+
+  /// Checks every router value against the exact mean of its expert's raw keys (average-key)
+  /// or Wu rows (up); an up-abs layer stores no router, its scores come from the wu rows
+  /// compared above.
   ///
   /// Tolerance, per value: `(m + 2) · 2⁻²⁴ · mean|k|` over the expert's m keys, the error bound of
   /// summing m floats in any order and dividing, plus the smallest subnormal.
   private func router() -> VerificationCheck {
     let name = "layer \(layer) router"
-    guard let keyRole else {
-      return .failed(.permutation, name, layer: layer, detail: "no key matrix to average")
+    if record.router == .upAbs {
+      return record.tensors[.router] == nil && record.tensors[.wu] != nil
+        ? .passed(
+          .permutation, name, layer: layer,
+          detail: "up_abs: scores are computed from the stored wu rows (no router tensor)")
+        : .failed(
+          .permutation, name, layer: layer,
+          detail: "an up_abs layer must store wu and no router tensor")
+    }
+    guard let keyRole = routerRowsRole else {
+      return .failed(
+        .permutation, name, layer: layer,
+        detail: "no \(record.router == .up ? "up" : "key") matrix to average")
     }
     do {
       let keys = try source.floats(keyRole)
@@ -364,7 +387,8 @@ struct LayerSourceCheck {
       }
       let means = try Dequantizer.floats(of: stored)
       return checkMeans(
-        name: name, stored: means, width: record.hiddenSize, what: "keys (\(keyRole) rows)"
+        name: name, stored: means, width: record.hiddenSize,
+        what: record.router == .up ? "up rows" : "keys (\(keyRole) rows)"
       ) { neuron, column in keys[neuron * record.hiddenSize + column] }
     } catch {
       return .failed(.permutation, name, layer: layer, detail: "\(error)")
@@ -375,7 +399,7 @@ struct LayerSourceCheck {
   private func routerBias() -> VerificationCheck {
     let name = "layer \(layer) router_bias"
     // The structure check has already refused a layer without a key matrix.
-    let biasRole = keyRole?.bias ?? .b1
+    let biasRole = routerRowsRole?.bias ?? .b1
     guard ffn.member(biasRole) != nil else {
       return .failed(
         .permutation, name, layer: layer,

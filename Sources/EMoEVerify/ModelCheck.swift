@@ -21,8 +21,14 @@ struct ModelCheck {
   let ks: [Int]
   let tokens: Int
   let tolerance: Double
+  /// Whether to run, besides `ks`, every layer at its own recorded top-k (when they differ).
+  var recordedTopK = false
 
-  /// Runs the comparison; one check per k, then the judged k = E run.
+  /// The k that stands for every layer's own recorded top-k.
+  static let recorded = -1
+
+  /// Runs the comparison; one check per k (and the recorded per-layer top-k), then the judged
+  /// k = E run.
   func run() throws(VerificationError) -> [VerificationCheck] {
     let dense = try WholeModel(source: source)
     let emoe = try WholeModel(source: ContainerDenseView(container))
@@ -52,12 +58,18 @@ struct ModelCheck {
       }
     }
     var checks: [VerificationCheck] = []
-    for k in ks + [0] {
+    let topK = Dictionary(uniqueKeysWithValues: container.layers.map { ($0.layer, $0.topK) })
+    for k in ks + (recordedTopK ? [Self.recorded] : []) + [0] {
       var replacing: [Int: any FeedForwardBlock] = [:]
       do {
         for (layer, layerWeights) in weights {
-          replacing[layer] = try ExpertFFN(
-            weights: layerWeights, topK: k == 0 ? layerWeights.expertCount : k)
+          let layerK =
+            switch k {
+            case 0: layerWeights.expertCount
+            case Self.recorded: topK[layer] ?? layerWeights.expertCount
+            default: k
+            }
+          replacing[layer] = try ExpertFFN(weights: layerWeights, topK: layerK)
         }
       } catch {
         throw VerificationError("\(error)")
@@ -79,7 +91,8 @@ struct ModelCheck {
     _ output: WholeModel.Output, _ reference: WholeModel.Output, k: Int, tokens: Int,
     hiddenSize: Int, lossy: Bool
   ) -> VerificationCheck {
-    let name = k == 0 ? "model k=E" : "model k=\(k)"
+    let name =
+      k == 0 ? "model k=E" : k == Self.recorded ? "model k=recorded per layer" : "model k=\(k)"
     // NaN compares as neither larger nor smaller, so figures of NaN outputs would read as a
     // perfect match (argmax agreement 100 %, KL 0): judge finiteness first.
     let outputs: [(String, [Float]?, Int)] = [
@@ -105,7 +118,14 @@ struct ModelCheck {
     let hidden = OutputComparison(
       output.hiddenStates, reference: reference.hiddenStates, tokens: tokens, width: hiddenSize)
     var measures: [JSONMember] = [
-      JSONMember("k", k == 0 ? .string("E") : .integer(Int64(k))),
+      JSONMember(
+        "k",
+        k == 0
+          ? .string("E")
+          : k == Self.recorded
+            ? .object(
+              container.layers.map { JSONMember(String($0.layer), .integer(Int64($0.topK))) })
+            : .integer(Int64(k))),
       JSONMember("tokens", .integer(Int64(tokens))),
       JSONMember("min_cosine", .number(hidden.minimumCosine)),
       JSONMember("mean_cosine", .number(hidden.meanCosine)),

@@ -14,7 +14,8 @@ import EMoERunner
 /// The runner's router picks the experts, and both its paths (`.sparse`, `.masked`) run on that
 /// routing. A token whose selection differs from the reference fails the check, unless the
 /// reference scores of its k-th and (k+1)-th experts lie within the float error of a score
-/// (`2 (d + 2) 2⁻²⁴ max_e Σ_j |G_ej x_j|`, plus the bias): such a near tie may go either way,
+/// (`2 (d + 2) 2⁻²⁴ max_e Σ_j |G_ej x_j|`, plus the bias; for the up-abs router the expert's
+/// mean of its neurons' `Σ_j |Wu_ij x_j| + |bu_i|`): such a near tie may go either way,
 /// and the token is left out of the output comparison. Outputs pass when
 /// `max|y − y_ref| / max|y_ref| ≤ tolerance` for both paths.
 public enum SparseMaskedCheck {
@@ -76,23 +77,51 @@ public enum SparseMaskedCheck {
     // The reference selection, from double-precision scores.
     let gate = weights.router.weights
     let bias = weights.router.bias
+    let canonical = CanonicalFFN(weights)
+    // Shared neurons (-1) are never masked and never scored.
+    var expertOfNeuron = [Int](repeating: -1, count: n)
+    var start = sharedCount
+    for (expert, size) in expertSizes.enumerated() {
+      for neuron in start..<(start + size) { expertOfNeuron[neuron] = expert }
+      start += size
+    }
     var referenceSelection: [[Int]] = []
     var nearTieTokens = Set<Int>()
     var mismatches: [(token: Int, router: [Int], reference: [Int])] = []
     for token in 0..<tokens {
       var scores = [Double](repeating: 0, count: experts)
       var largestMagnitude = 0.0
-      for expert in 0..<experts {
-        var sum = 0.0
-        var magnitude = 0.0
-        for column in 0..<d {
-          let term = Double(gate[expert * d + column]) * Double(inputs[token * d + column])
-          sum += term
-          magnitude += abs(term)
+      if weights.router.scoring == .upAbs {
+        // Each expert's mean of |u_i|, u = Wu x + bu from the fully decoded rows; a score's
+        // float error is at most the mean of its neurons' dot-product error bounds.
+        var magnitudes = [Double](repeating: 0, count: experts)
+        for neuron in 0..<n where expertOfNeuron[neuron] >= 0 {
+          var sum = Double(canonical.upBias?[neuron] ?? 0)
+          var magnitude = abs(sum)
+          for column in 0..<d {
+            let term =
+              Double(canonical.up[neuron * d + column]) * Double(inputs[token * d + column])
+            sum += term
+            magnitude += abs(term)
+          }
+          let expert = expertOfNeuron[neuron]
+          scores[expert] += abs(sum) / Double(max(expertSizes[expert], 1))
+          magnitudes[expert] += magnitude / Double(max(expertSizes[expert], 1))
         }
-        let b = Double(bias?[expert] ?? 0)
-        scores[expert] = sum + b
-        largestMagnitude = max(largestMagnitude, magnitude + abs(b))
+        largestMagnitude = magnitudes.max() ?? 0
+      } else {
+        for expert in 0..<experts {
+          var sum = 0.0
+          var magnitude = 0.0
+          for column in 0..<d {
+            let term = Double(gate[expert * d + column]) * Double(inputs[token * d + column])
+            sum += term
+            magnitude += abs(term)
+          }
+          let b = Double(bias?[expert] ?? 0)
+          scores[expert] = sum + b
+          largestMagnitude = max(largestMagnitude, magnitude + abs(b))
+        }
       }
       let order = (0..<experts).sorted { a, b in
         let (x, y) = (scores[a], scores[b])
@@ -112,15 +141,8 @@ public enum SparseMaskedCheck {
     }
 
     // The reference output: every neuron, masked by the record's blocks.
-    let canonical = CanonicalFFN(weights)
     let pass = canonical.pass(inputs, tokens: tokens)
-    // Shared neurons (-1) are never masked.
-    var expertOfNeuron = [Int](repeating: -1, count: n)
-    var start = sharedCount
-    for (expert, size) in expertSizes.enumerated() {
-      for neuron in start..<(start + size) { expertOfNeuron[neuron] = expert }
-      start += size
-    }
+
     var neuronMask = [Float](repeating: 0, count: tokens * n)
     for token in 0..<tokens {
       var selected = [Bool](repeating: false, count: experts)

@@ -121,7 +121,8 @@ public struct Verifier: Sendable {
       progress?(VerificationProgress(phase: .model))
       checks += try ModelCheck(
         container: container, source: located.model, ks: ks, tokens: options.tokens,
-        tolerance: options.tolerance
+        tolerance: options.tolerance,
+        recordedTopK: options.topK == nil && Set(container.layers.map(\.topK)).count > 1
       ).run()
     }
     return VerificationReport(

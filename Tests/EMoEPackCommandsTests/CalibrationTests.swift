@@ -15,9 +15,9 @@ struct CalibrationTests {
 
   /// Runs the oracle script with `arguments` and returns its stdout.
   static func oracle(_ arguments: [String]) throws -> String {
-    let output = try ChildProcess.run("/usr/bin/env", ["python3", oracle] + arguments)
-    guard output.status == 0 else { throw PythonScriptFailed(output: output) }
-    return output.stdout
+    try PythonOracle.check(
+      "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
+      arguments: [oracle] + arguments)
   }
 
   /// 48 seeded token ids for llama-tiny (vocabulary 96) in a safetensors file.
@@ -78,7 +78,8 @@ struct CalibrationTests {
       #expect(shared == (expected[String(layer)] as? [Int]), "layer \(layer)")
     }
     let calibration = try #require(container.manifest.calibration?.objectValue)
-    let members = Dictionary(calibration.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+    let members = Dictionary(
+      calibration.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
     #expect(members["file"]?.stringValue == tokens)
     #expect(members["tokens"]?.intValue == 48)
     #expect(members["measure"]?.stringValue == "perplexity")

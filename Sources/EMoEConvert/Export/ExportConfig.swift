@@ -67,6 +67,14 @@ enum ExportConfig {
     return .object(members)
   }
 
+  /// The top-k: one integer when every converted layer has the same, otherwise an object
+  /// from layer index to its top-k.
+  static func topK(_ records: [ContainerLayerRecord]) -> JSONValue {
+    guard let first = records.first else { return .null }
+    if records.allSatisfy({ $0.topK == first.topK }) { return .integer(Int64(first.topK)) }
+    return .object(records.map { JSONMember(String($0.layer), .integer(Int64($0.topK))) })
+  }
+
   /// The exact EMoE settings as one object.
   static func emoeObject(_ container: ContainerFile, layout: String) -> JSONValue {
     let records = container.layers.sorted { $0.layer < $1.layer }
@@ -74,7 +82,8 @@ enum ExportConfig {
     var members = [
       JSONMember("layers", .array(records.map { .integer(Int64($0.layer)) })),
       JSONMember("experts", records.first.map { .integer(Int64($0.expertCount)) } ?? .null),
-      JSONMember("top_k", records.first.map { .integer(Int64($0.topK)) } ?? .null),
+      JSONMember("top_k", topK(records)),
+      JSONMember("router", records.first.map { .string($0.router.rawValue) } ?? .null),
       JSONMember("keys", records.first.map { .string($0.clustering.keys.rawValue) } ?? .null),
       JSONMember(
         "expert_sizes",

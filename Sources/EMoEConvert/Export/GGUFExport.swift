@@ -134,6 +134,22 @@ public struct GGUFExport {
             + "\(experts) experts of one size")
       }
     }
+    let upAbs = records.filter { $0.router == .upAbs }.map(\.layer).sorted()
+    guard upAbs.isEmpty else {
+      throw .invalidInput(
+        "\(file): layers \(upAbs) use the up_abs router, which scores experts on |Wu x + bu|; "
+          + "llama.cpp routes on a matrix product only (ffn_gate_inp); export with --to "
+          + "safetensors or convert with --router average-key or up")
+    }
+    let topKs = Dictionary(grouping: records, by: \.topK)
+    guard topKs.count <= 1 else {
+      let listing = topKs.keys.sorted().map { k in
+        "top-k \(k) in layers \(topKs[k]!.map(\.layer).sorted())"
+      }.joined(separator: ", ")
+      throw .invalidInput(
+        "\(file): the layers have different top-k (\(listing)); llama.cpp selects one number of "
+          + "experts (expert_used_count) in every layer; export with --to safetensors")
+    }
     let used = expertsUsed ?? experts
     guard (1...experts).contains(used) else {
       throw .invalidOptions("--top-k \(used) is outside 1...\(experts) (the expert count)")
@@ -225,7 +241,11 @@ public struct GGUFExport {
       ("emoe.layers", integers(records.map(\.layer))),
       ("emoe.unclustered_layers", integers(layout.trivial)),
       ("emoe.keys", .string(records.first?.clustering.keys.rawValue ?? "gate")),
-      ("emoe.router", .string(layout.used == layout.experts ? "zero" : "average_key")),
+      (
+        "emoe.router",
+        .string(
+          layout.used == layout.experts ? "zero" : records.first?.router.rawValue ?? "average_key")
+      ),
       ("emoe.down_scale", .float32(Float(layout.used))),
     ]
     return result

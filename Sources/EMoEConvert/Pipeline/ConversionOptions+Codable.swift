@@ -1,4 +1,5 @@
 import EMoECore
+import EMoEFormats
 import EMoEModel
 
 extension ConversionOptions {
@@ -54,6 +55,9 @@ extension ConversionOptions {
     .init(
       "min-cosine", json: .minCosine, .text,
       help: "Choose layers and top-k keeping the embedding cosine to dense at least this."),
+    .init(
+      "router", json: .router, .choice(RouterKind.allCases.map(\.argumentName)),
+      help: "How experts are scored: average-key (default), up or up-abs (GLU only)."),
   ]
 
   /// The `emoe-pack convert` long option names that set conversion options, without dashes: the
@@ -93,6 +97,7 @@ extension ConversionOptions: Codable {
     case calibrationTokens = "calibration_tokens"
     case maxPerplexityIncrease = "max_ppl_increase"
     case minCosine = "min_cosine"
+    case router
   }
 
   /// The canonical JSON form (see the type's summary): every recorded key in a fixed order,
@@ -125,6 +130,8 @@ extension ConversionOptions: Codable {
     try container.encode(calibrationTokens, forKey: .calibrationTokens)
     try container.encode(maxPerplexityIncrease, forKey: .maxPerplexityIncrease)
     try container.encode(minCosine, forKey: .minCosine)
+    // Left out for the default, so conversions without --router keep their recorded bytes.
+    if router != .averageKey { try container.encode(router.argumentName, forKey: .router) }
   }
 
   /// Reads options in their canonical JSON form, members in document order; absent keys take
@@ -207,6 +214,12 @@ extension ConversionOptions: Codable {
       case .calibrationTokens: calibrationTokens = try integer()
       case .maxPerplexityIncrease: maxPerplexityIncrease = try number()
       case .minCosine: minCosine = try number()
+      case .router:
+        guard let name = try text(), let choice = RouterKind(argumentName: name) else {
+          throw ConversionError.invalidOptions(
+            "option 'router' must be \"average-key\", \"up\" or \"up-abs\"")
+        }
+        router = choice
       }
     }
   }

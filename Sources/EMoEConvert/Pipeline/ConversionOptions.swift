@@ -1,4 +1,5 @@
 import EMoECore
+import EMoEFormats
 import EMoEModel
 
 /// What `emoe-pack convert` was asked to do: the settings of one conversion, with every value
@@ -47,6 +48,8 @@ public struct ConversionOptions: Sendable, Hashable {
   /// Encoders: the least mean sentence-embedding cosine to the dense model on the calibration
   /// text (`--min-cosine 0.95`); calibration then chooses the layers and each one's top-k.
   public var minCosine: Double?
+  /// How converted layers score their experts (`--router`).
+  public var router: RouterKind
 
   /// The zstd level `--compress` uses without a value.
   public static let defaultCompressionLevel = 3
@@ -58,7 +61,8 @@ public struct ConversionOptions: Sendable, Hashable {
     compressionLevel: Int? = nil, seed: Int = 0, threads: Int? = nil, ffnPattern: String? = nil,
     restarts: Int? = nil, allowUneven: Bool = false, routerBias: Bool = false,
     sharedNeurons: SharedNeurons? = nil, calibration: String? = nil,
-    calibrationTokens: Int? = nil, maxPerplexityIncrease: Double? = nil, minCosine: Double? = nil
+    calibrationTokens: Int? = nil, maxPerplexityIncrease: Double? = nil, minCosine: Double? = nil,
+    router: RouterKind = .averageKey
   ) {
     self.experts = experts
     self.topK = topK
@@ -77,6 +81,7 @@ public struct ConversionOptions: Sendable, Hashable {
     self.calibrationTokens = calibrationTokens
     self.maxPerplexityIncrease = maxPerplexityIncrease
     self.minCosine = minCosine
+    self.router = router
   }
 
   /// Parses a fraction written `0.2` or `20%`; `nil` for anything else or a non-finite value.
@@ -123,6 +128,10 @@ public struct ConversionOptions: Sendable, Hashable {
     if seed < 0 { throw .invalidOptions("--seed must be at least 0, not \(seed)") }
     if let threads, threads < 1 {
       throw .invalidOptions("--threads must be at least 1, not \(threads)")
+    }
+    if router == .upAbs && routerBias {
+      throw .invalidOptions(
+        "--router-bias does not apply to --router up-abs, which adds the up bias to every neuron")
     }
     if let restarts, restarts < 1 {
       throw .invalidOptions("--restarts must be at least 1, not \(restarts)")

@@ -84,15 +84,17 @@ public struct ConversionPlan: Sendable {
   /// - Parameters:
   ///   - scanKeys: whether to scan every key matrix for NaN and infinity now (one read of the
   ///     key matrices) rather than while converting.
+  ///   - topKByLayer: a top-k for some converted layers (by model layer index) in place of the
+  ///     conversion's; each must be in `1...E` and name a converted layer.
   /// - Throws: ``ConversionError`` (see the type's summary).
   public init(
     input path: String, options: ConversionOptions, groupings: [Int: NeuronGrouping] = [:],
-    scanKeys: Bool = true
+    scanKeys: Bool = true, topKByLayer: [Int: Int] = [:]
   ) throws(ConversionError) {
     let (source, format) = try ModelInput.open(path)
     try self.init(
       source: source, format: format, inputPath: path, options: options, groupings: groupings,
-      scanKeys: scanKeys)
+      scanKeys: scanKeys, topKByLayer: topKByLayer)
   }
 
   /// Plans the conversion of an opened model.
@@ -100,7 +102,7 @@ public struct ConversionPlan: Sendable {
   /// - Throws: ``ConversionError`` (see the type's summary).
   public init(
     source: any ModelSource, format: FileKind, inputPath: String, options: ConversionOptions,
-    groupings: [Int: NeuronGrouping] = [:], scanKeys: Bool = true
+    groupings: [Int: NeuronGrouping] = [:], scanKeys: Bool = true, topKByLayer: [Int: Int] = [:]
   ) throws(ConversionError) {
     try options.validate()
     // The calibration text becomes groupings before planning; options that record one without
@@ -152,6 +154,16 @@ public struct ConversionPlan: Sendable {
         }
       }
       try Self.checkOptions(options, ffns: ffns, groupings: groupings)
+      for (layer, k) in topKByLayer.sorted(by: { $0.key < $1.key }) {
+        guard indices.contains(layer) else {
+          throw ConversionError.invalidOptions(
+            "a top-k is given for layer \(layer), which is not converted")
+        }
+        guard (1...experts).contains(k) else {
+          throw ConversionError.invalidOptions(
+            "layer \(layer): top-k \(k) is outside 1...\(experts)")
+        }
+      }
       if scanKeys {
         for ffn in ffns {
           let choice = Self.keyChoice(ffn, options: options, grouping: groupings[ffn.layer])
@@ -165,7 +177,7 @@ public struct ConversionPlan: Sendable {
       }
       (layers, steps) = try Self.schedule(
         ffns, source: source, options: options, experts: experts, topK: topK,
-        groupings: groupings)
+        groupings: groupings, topKByLayer: topKByLayer)
     } catch {
       throw .reading(error)
     }
@@ -233,10 +245,17 @@ public struct ConversionPlan: Sendable {
           "\(location): --quantize q8_0 needs rows whose length is a multiple of 32; layer "
             + "\(ffn.layer) has d = \(ffn.hiddenSize) (use --quantize int8)")
       }
-      if options.routerBias && ffn.member(biasRole(of: ffn, choice)) == nil {
+      if options.router.needsGLU && !ffn.isGLU {
         throw .invalidOptions(
-          "\(location): --router-bias averages the key bias over each expert, but layer "
-            + "\(ffn.layer) has no \(biasRole(of: ffn, choice)) tensor")
+          "\(location): --router \(options.router.argumentName) scores experts on the up "
+            + "projection of a gated (GLU) FFN; layer \(ffn.layer) is a plain FFN "
+            + "without an up matrix; use --router average-key")
+      }
+      let bias = routerBiasRole(of: ffn, options, choice: choice)
+      if options.routerBias && ffn.member(bias) == nil {
+        throw .invalidOptions(
+          "\(location): --router-bias averages the router's bias over each expert, but layer "
+            + "\(ffn.layer) has no \(bias) tensor")
       }
     }
   }
@@ -307,6 +326,14 @@ public struct ConversionPlan: Sendable {
     }
   }
 
+  /// The input-side bias whose expert means are the router bias: the up bias for the `up`
+  /// router, otherwise the bias of the matrix the router averages.
+  static func routerBiasRole(
+    of ffn: LayerFFN, _ options: ConversionOptions, choice: LayerFFN.KeyMatrix
+  ) -> FFNRole {
+    biasRole(of: ffn, options.router == .up ? .up : choice)
+  }
+
   /// The input-side bias belonging to the key matrix.
   static func biasRole(of ffn: LayerFFN, _ choice: LayerFFN.KeyMatrix) -> FFNRole {
     // Every key role is a matrix, so it has a bias role.
@@ -316,7 +343,7 @@ public struct ConversionPlan: Sendable {
   /// Orders the work as the source orders its tensors and plans every converted layer.
   private static func schedule(
     _ ffns: [LayerFFN], source: any ModelSource, options: ConversionOptions, experts: Int,
-    topK: Int, groupings: [Int: NeuronGrouping]
+    topK: Int, groupings: [Int: NeuronGrouping], topKByLayer: [Int: Int]
   ) throws(ModelError) -> ([Layer], [Step]) {
     var layerOfTensor: [String: Int] = [:]
     for (position, ffn) in ffns.enumerated() {
@@ -338,7 +365,8 @@ public struct ConversionPlan: Sendable {
     }
     let layers = order.map { position in
       plan(
-        ffns[position], options: options, experts: experts, topK: topK,
+        ffns[position], options: options, experts: experts,
+        topK: topKByLayer[ffns[position].layer] ?? topK,
         grouping: groupings[ffns[position].layer])
     }
     return (layers, steps)
@@ -376,7 +404,7 @@ public struct ConversionPlan: Sendable {
           content: content))
     }
     add(.permutation, "permutation", n <= Int(Int32.max) ? .i32 : .i64, [n], .permutation)
-    add(.router, "router", .f32, [experts, d], .router)
+    if options.router.storesRouterMatrix { add(.router, "router", .f32, [experts, d], .router) }
     if options.routerBias { add(.routerBias, "router_bias", .f32, [experts], .routerBias) }
 
     for member in ffn.members {
@@ -449,7 +477,7 @@ public struct ConversionPlan: Sendable {
         ?? .init(
           method: "balanced_kmeans", keys: keySource, seed: options.seed, restarts: restarts,
           iterations: 0, sse: 0),
-      tensors: roles)
+      tensors: roles, router: options.router)
     return Layer(
       ffn: ffn, keyChoice: keyChoice, restarts: restarts, record: record,
       tensors: tensors, grouping: grouping, partition: partition)

@@ -70,12 +70,28 @@ struct LayerConversion {
         iterations = clustering.iterations
         sse = clustering.sse
       }
-      keys.withUnsafeBufferPointer { buffer in
+      if options.router == .averageKey || (options.router == .up && layer.keyChoice == .up) {
+        keys.withUnsafeBufferPointer { buffer in
+          router = AverageKeyRouter.router(keys: buffer, dimension: d, partition: partition)
+        }
+      }
+    }
+    if options.router == .up && layer.keyChoice != .up {
+      // The up router is the average-key rule applied to Wu's rows.
+      let rows: [Float]
+      do {
+        rows = try KeyReader.keys(of: ffn, choice: .up)
+      } catch {
+        throw ConversionError.model(error)
+      }
+      if let tensor = try? ffn.tensor(ffn.keyRole(.up)) { KeyReader.release(tensor) }
+      rows.withUnsafeBufferPointer { buffer in
         router = AverageKeyRouter.router(keys: buffer, dimension: d, partition: partition)
       }
     }
     if options.routerBias {
-      let bias = try floats(ConversionPlan.biasRole(of: ffn, layer.keyChoice))
+      let bias = try floats(
+        ConversionPlan.routerBiasRole(of: ffn, options, choice: layer.keyChoice))
       routerBias = AverageKeyRouter.bias(b1: bias, partition: partition)
     }
     do {

@@ -43,7 +43,8 @@ enum ContainerInspection {
       let showsShared = manifest.layers.contains { $0.sharedCount > 0 }
       var rows = [
         [
-          "layer", "family", "activation", "d", "n", "experts", "expert size", "top-k", "storage",
+          "layer", "family", "activation", "d", "n", "experts", "expert size", "top-k", "router",
+          "storage",
           "SSE",
         ]
       ]
@@ -52,7 +53,8 @@ enum ContainerInspection {
         var row = [
           String(layer.layer), layer.family.rawValue, layer.activation, String(layer.hiddenSize),
           String(layer.intermediateSize), String(layer.expertCount), expertSize(layer),
-          String(layer.topK), storage(of: layer, in: container), "\(layer.clustering.sse)",
+          String(layer.topK), layer.router.rawValue, storage(of: layer, in: container),
+          "\(layer.clustering.sse)",
         ]
         if showsShared { row.insert(String(layer.sharedCount), at: 5) }
         rows.append(row)

@@ -8,7 +8,7 @@ extension ContainerLayerRecord: Codable {
     case expertSizes = "expert_sizes"
     case shared
     case topK = "top_k"
-    case clustering, tensors
+    case clustering, router, tensors
   }
 
   public init(from decoder: any Decoder) throws {
@@ -49,6 +49,12 @@ extension ContainerLayerRecord: Codable {
       }
       tensors[role] = name
     }
+    var router = RouterKind.averageKey
+    if container.contains(.router) {
+      router = try container.choice(.router, RouterKind.self) {
+        "must be 'average_key', 'up' or 'up_abs', not '\($0)'"
+      }
+    }
     self.init(
       layer: try container.integer(.layer, minimum: 0), family: family, activation: activation,
       transposedSource: try container.bool(.transposedSource),
@@ -56,7 +62,8 @@ extension ContainerLayerRecord: Codable {
       intermediateSize: try container.integer(.n, minimum: 1),
       expertCount: try container.integer(.experts, minimum: 1), expertSizes: sizes,
       sharedCount: container.contains(.shared) ? try container.integer(.shared, minimum: 0) : 0,
-      topK: try container.integer(.topK, minimum: 1), clustering: clustering, tensors: tensors)
+      topK: try container.integer(.topK, minimum: 1), clustering: clustering, tensors: tensors,
+      router: router)
   }
 
   public func encode(to encoder: any Encoder) throws {
@@ -73,6 +80,8 @@ extension ContainerLayerRecord: Codable {
     if sharedCount > 0 { try container.encode(sharedCount, forKey: .shared) }
     try container.encode(topK, forKey: .topK)
     try container.encode(clustering, forKey: .clustering)
+    // Absent means average_key, so files with today's router keep their bytes.
+    if router != .averageKey { try container.encode(router.rawValue, forKey: .router) }
     var roles = container.nestedContainer(keyedBy: JSONKey.self, forKey: .tensors)
     for role in tensors.keys.sorted() {
       try roles.encode(tensors[role] ?? "", forKey: JSONKey(role.rawValue))

@@ -129,6 +129,9 @@ public struct ContainerLayerRecord: Sendable, Equatable {
   public var topK: Int
   /// How the experts were found.
   public var clustering: Clustering
+  /// How the layer scores its experts (``RouterKind/averageKey`` when the record has no
+  /// `router` member).
+  public var router: RouterKind
   /// The stored tensor playing each role.
   public var tensors: [Role: String]
 
@@ -136,7 +139,7 @@ public struct ContainerLayerRecord: Sendable, Equatable {
   public init(
     layer: Int, family: Family, activation: String, transposedSource: Bool, hiddenSize: Int,
     intermediateSize: Int, expertCount: Int, expertSizes: [Int], sharedCount: Int = 0,
-    topK: Int, clustering: Clustering, tensors: [Role: String]
+    topK: Int, clustering: Clustering, tensors: [Role: String], router: RouterKind = .averageKey
   ) {
     self.layer = layer
     self.family = family
@@ -150,6 +153,7 @@ public struct ContainerLayerRecord: Sendable, Equatable {
     self.topK = topK
     self.clustering = clustering
     self.tensors = tensors
+    self.router = router
   }
 
   /// Equal expert sizes when E divides n, else the first `n mod E` experts one larger.
@@ -176,19 +180,23 @@ public struct ContainerLayerRecord: Sendable, Equatable {
     return family == .glu ? .gate : .w1
   }
 
-  /// The roles a layer of this family must have.
+  /// The roles a layer of this family and router kind must have.
   public var requiredRoles: [Role] {
-    switch family {
-    case .plain: [.permutation, .router, .w1, .w2]
-    case .glu: [.permutation, .router, .wg, .wu, .wd]
-    }
+    let roles: [Role] =
+      switch family {
+      case .plain: [.permutation, .router, .w1, .w2]
+      case .glu: [.permutation, .router, .wg, .wu, .wd]
+      }
+    return router.storesRouterMatrix ? roles : roles.filter { $0 != .router }
   }
 
-  /// The roles a layer of this family may have.
+  /// The roles a layer of this family and router kind may have.
   public var allowedRoles: Set<Role> {
-    switch family {
-    case .plain: [.permutation, .router, .routerBias, .w1, .b1, .w2, .b2]
-    case .glu: [.permutation, .router, .routerBias, .wg, .wu, .wd, .bg, .bu, .bd]
-    }
+    let roles: Set<Role> =
+      switch family {
+      case .plain: [.permutation, .router, .routerBias, .w1, .b1, .w2, .b2]
+      case .glu: [.permutation, .router, .routerBias, .wg, .wu, .wd, .bg, .bu, .bd]
+      }
+    return router.storesRouterMatrix ? roles : roles.subtracting([.router, .routerBias])
   }
 }

@@ -175,6 +175,8 @@ extension ContainerManifest {
     }
   }
 
+  private typealias Role = ContainerLayerRecord.Role
+
   private func validateLayer(
     _ layer: ContainerLayerRecord, path: String, file: String,
     lookup: (String) -> ContainerTensorEntry?
@@ -228,6 +230,19 @@ extension ContainerManifest {
       throw invalidKey(
         file, path + ".clustering.keys",
         "'\(layer.clustering.keys.rawValue)' keys do not exist in a \(layer.family.rawValue) FFN")
+    }
+    if layer.router.needsGLU, layer.family != .glu {
+      throw invalidKey(
+        file, path + ".router",
+        "the '\(layer.router.rawValue)' router needs a GLU FFN's up matrix; layer \(layer.layer) "
+          + "is a \(layer.family.rawValue) FFN")
+    }
+    for role in [Role.router, .routerBias]
+    where !layer.router.storesRouterMatrix && layer.tensors[role] != nil {
+      throw invalidKey(
+        file, path + ".tensors." + role.rawValue,
+        "the '\(layer.router.rawValue)' router computes its scores from the wu rows and stores "
+          + "no '\(role.rawValue)' tensor")
     }
     for role in layer.requiredRoles where layer.tensors[role] == nil {
       throw invalidKey(file, path + ".tensors", "the required role '\(role.rawValue)' is missing")

@@ -57,16 +57,36 @@ public struct ExpertFFN: FeedForwardBlock {
 
   /// Routes `tokens` rows of `input`: scores, top-k, weights.
   public func route(_ input: UnsafePointer<Float>, tokens: Int) -> ExpertRouting {
-    // topK was checked against E when the runner was made, so routing cannot fail.
-    try! weights.router.route(input, tokens: tokens, topK: topK, combination: combination)
+    select(scores(input, tokens: tokens), tokens: tokens)
+  }
+
+  /// The top-k selection of scores `[tokens, E]`.
+  func select(_ scores: [Float], tokens: Int) -> ExpertRouting {
+    // topK was checked against E when the runner was made, and the scores are [tokens, E].
+    try! ExpertRouting.select(
+      scores: scores, tokens: tokens, expertCount: weights.expertCount, topK: topK,
+      combination: combination)
   }
 
   /// Routes `input` and computes the EMoE FFN along ``path``.
+  ///
+  /// The up-abs router projects every neuron's up row to score the experts; both paths reuse
+  /// that projection rather than compute the selected experts' rows again.
   public func forward(
     _ input: UnsafePointer<Float>, tokens: Int, into output: UnsafeMutablePointer<Float>
   ) {
-    let routing = route(input, tokens: tokens)
-    try! forward(input, tokens: tokens, routing: routing, path: path, into: output)
+    let (scores, projection) = scoresAndUpProjection(input, tokens: tokens)
+    let routing = select(scores, tokens: tokens)
+    switch path {
+    case .masked:
+      runMasked(
+        input, tokens: tokens, mask: routing.mask(), precomputedUp: projection?.pointer,
+        into: output)
+    case .sparse:
+      runSparse(
+        input, tokens: tokens, routing: routing, outputBudget: Self.sparseOutputBudget,
+        precomputedUp: projection?.pointer, into: output)
+    }
   }
 
   /// Computes the EMoE FFN for a given routing along `path`.
@@ -99,19 +119,22 @@ public struct ExpertFFN: FeedForwardBlock {
 
   /// Row ranges decoded and multiplied together: everything at once when all three matrices are
   /// F32 readable in place, otherwise one expert block at a time.
-  private var chunks: [Range<Int>] {
+  var chunks: [Range<Int>] {
     if allReadableInPlace { return [0..<weights.intermediateSize] }
     let experts = (0..<weights.expertCount).map(weights.expertRange)
     return ([0..<weights.sharedCount] + experts).filter { !$0.isEmpty }
   }
 
   /// Whether every matrix is F32 that products can read without decoding.
-  private var allReadableInPlace: Bool {
+  var allReadableInPlace: Bool {
     [weights.gate, weights.up, weights.downTransposed].allSatisfy { $0?.isReadableInPlace ?? true }
   }
 
+  /// The masked path; `precomputedUp` is the up projection of every neuron `[tokens, n]`
+  /// without its bias, when routing computed it already.
   private func runMasked(
-    _ x: UnsafePointer<Float>, tokens: Int, mask: [Float]?, into y: UnsafeMutablePointer<Float>
+    _ x: UnsafePointer<Float>, tokens: Int, mask: [Float]?,
+    precomputedUp: UnsafePointer<Float>? = nil, into y: UnsafeMutablePointer<Float>
   ) {
     let d = weights.hiddenSize
     let n = weights.intermediateSize
@@ -122,10 +145,13 @@ public struct ExpertFFN: FeedForwardBlock {
       count: allReadableInPlace ? 0 : (chunks.map(\.count).max() ?? 0) * d)
     let upOut = FloatBuffer(count: tokens * n)
     let gateOut = weights.form == .gated ? FloatBuffer(count: tokens * n) : nil
+    if let precomputedUp { upOut.pointer.update(from: precomputedUp, count: tokens * n) }
     for chunk in chunks {
-      project(
-        x, tokens: tokens, through: weights.up, rows: chunk, scratch: scratch,
-        into: upOut.pointer + chunk.lowerBound, stride: n)
+      if precomputedUp == nil {
+        project(
+          x, tokens: tokens, through: weights.up, rows: chunk, scratch: scratch,
+          into: upOut.pointer + chunk.lowerBound, stride: n)
+      }
       if let gate = weights.gate, let gateOut {
         project(
           x, tokens: tokens, through: gate, rows: chunk, scratch: scratch,
@@ -175,10 +201,11 @@ public struct ExpertFFN: FeedForwardBlock {
   /// of a wave buffer; then each token adds its experts' rows in increasing expert order. Which
   /// worker computes which expert never changes a bit: every product's shape is fixed by the
   /// routing, and every token's sum has a fixed order. `outputBudget` (F32 values) bounds the
-  /// wave buffer; tests lower it to run several waves.
+  /// wave buffer; tests lower it to run several waves. `precomputedUp`, the up projection of
+  /// every neuron `[tokens, n]` without bias, is copied from rather than computed again.
   func runSparse(
     _ x: UnsafePointer<Float>, tokens: Int, routing: ExpertRouting, outputBudget: Int,
-    into y: UnsafeMutablePointer<Float>
+    precomputedUp: UnsafePointer<Float>? = nil, into y: UnsafeMutablePointer<Float>
   ) {
     let d = weights.hiddenSize
     guard tokens > 0, d > 0 else { return }
@@ -241,6 +268,7 @@ public struct ExpertFFN: FeedForwardBlock {
     let waveOutput = FloatBuffer(count: min(waveRows, offsets[experts]) * d)
     nonisolated(unsafe) let x = x
     nonisolated(unsafe) let y = y
+    nonisolated(unsafe) let precomputedUp = precomputedUp
     let starts = tokenStarts
     let grouped = tokenMembers
 
@@ -260,7 +288,8 @@ public struct ExpertFFN: FeedForwardBlock {
           computeExpert(
             expert, x: x, tokenIndices: tokenIndices[offsets[expert]..<offsets[expert + 1]],
             tokenWeights: tokenWeights[offsets[expert]..<offsets[expert + 1]],
-            scratch: scratch[worker], into: waveOutput.pointer + (offsets[expert] - base) * d)
+            scratch: scratch[worker], precomputedUp: precomputedUp,
+            into: waveOutput.pointer + (offsets[expert] - base) * d)
         }
       }
       // Each token adds its experts' rows in increasing expert order, whoever computed them.
@@ -324,7 +353,8 @@ public struct ExpertFFN: FeedForwardBlock {
   /// projection into `out` (`tokenIndices.count × d`).
   private func computeExpert(
     _ expert: Int, x: UnsafePointer<Float>, tokenIndices: ArraySlice<Int>,
-    tokenWeights: ArraySlice<Float>, scratch: SparseScratch, into out: UnsafeMutablePointer<Float>
+    tokenWeights: ArraySlice<Float>, scratch: SparseScratch,
+    precomputedUp: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>
   ) {
     let d = weights.hiddenSize
     let rows = weights.expertRange(expert)
@@ -333,9 +363,17 @@ public struct ExpertFFN: FeedForwardBlock {
     for (slot, token) in tokenIndices.enumerated() {
       (gathered + slot * d).update(from: x + token * d, count: d)
     }
-    project(
-      gathered, tokens: count, through: weights.up, rows: rows, scratch: scratch.decoded,
-      into: scratch.up.pointer, stride: rows.count, parallel: false)
+    if let precomputedUp {
+      let n = weights.intermediateSize
+      for (slot, token) in tokenIndices.enumerated() {
+        (scratch.up.pointer + slot * rows.count).update(
+          from: precomputedUp + token * n + rows.lowerBound, count: rows.count)
+      }
+    } else {
+      project(
+        gathered, tokens: count, through: weights.up, rows: rows, scratch: scratch.decoded,
+        into: scratch.up.pointer, stride: rows.count, parallel: false)
+    }
     if let gate = weights.gate, let gateOut = scratch.gate {
       project(
         gathered, tokens: count, through: gate, rows: rows, scratch: scratch.decoded,
@@ -358,7 +396,7 @@ public struct ExpertFFN: FeedForwardBlock {
   // MARK: - Shared steps
 
   /// `out[t, r] = x[t] · matrix[rows.lowerBound + r]` for `tokens` rows of `x`.
-  private func project(
+  func project(
     _ x: UnsafePointer<Float>, tokens: Int, through matrix: EncodedRows, rows: Range<Int>,
     scratch: FloatBuffer, into out: UnsafeMutablePointer<Float>, stride: Int,
     parallel: Bool = true
@@ -373,7 +411,7 @@ public struct ExpertFFN: FeedForwardBlock {
 
   /// Adds the neuron biases of `rows` and applies the activation (and the GLU product);
   /// returns the buffer that holds the hidden activations.
-  private func activate(
+  func activate(
     up: UnsafeMutablePointer<Float>, gate: UnsafeMutablePointer<Float>?, tokens: Int,
     rows: Range<Int>, stride: Int
   ) -> UnsafeMutablePointer<Float> {

@@ -47,14 +47,22 @@ extension ExpertFFNWeights {
     // The routed experts follow the shared block.
     var boundaries = [record.sharedCount]
     for size in record.expertSizes { boundaries.append(boundaries[boundaries.count - 1] + size) }
-    let gate = try required(.router)
-    let router = try ExpertRouter(
-      weights: try vector(.router) ?? [], expertCount: record.expertCount,
-      hiddenSize: record.hiddenSize, bias: try vector(.routerBias))
-    guard gate.shape.dimensions == [record.expertCount, record.hiddenSize] else {
-      throw RunnerError(
-        "the router is \(gate.shape), expected [\(record.expertCount), \(record.hiddenSize)]",
-        file: file, tensor: gate.name)
+    let router: ExpertRouter
+    if record.router.storesRouterMatrix {
+      let gate = try required(.router)
+      router = try ExpertRouter(
+        weights: try vector(.router) ?? [], expertCount: record.expertCount,
+        hiddenSize: record.hiddenSize, bias: try vector(.routerBias))
+      guard gate.shape.dimensions == [record.expertCount, record.hiddenSize] else {
+        throw RunnerError(
+          "the router is \(gate.shape), expected [\(record.expertCount), \(record.hiddenSize)]",
+          file: file, tensor: gate.name)
+      }
+    } else {
+      // The manifest's validation refused a router tensor for this kind.
+      router = try ExpertRouter(
+        scoring: ExpertScoring(record.router), expertCount: record.expertCount,
+        hiddenSize: record.hiddenSize)
     }
     switch record.family {
     case .plain:

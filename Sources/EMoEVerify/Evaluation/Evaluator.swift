@@ -97,7 +97,7 @@ public enum Evaluator {
       let (routing, scores) = x.values.withUnsafeBufferPointer { input in
         (
           ffn.route(input.baseAddress!, tokens: x.tokens),
-          weights.router.scores(input.baseAddress!, tokens: x.tokens)
+          ffn.scores(input.baseAddress!, tokens: x.tokens)
         )
       }
       try x.values.withUnsafeBufferPointer { input in
