@@ -209,7 +209,8 @@ public enum QualityEvaluator {
       router: router)
   }
 
-  /// Each setting's top-k per converted layer: the requested values, or E, 3E/4, E/2, E/4.
+  /// Each setting's top-k per converted layer: the requested values, or E, 3E/4, E/2, E/4 and
+  /// the top-k each layer records.
   static func topKSettings(_ request: QualityRequest, _ container: ContainerFile)
     throws(EvaluationError) -> [[Int: Int]]
   {
@@ -234,6 +235,9 @@ public enum QualityEvaluator {
         })
       if !settings.contains(setting) { settings.append(setting) }
     }
+    // The container's own choice (per-layer top-k from convert --calibration, for one).
+    let recorded = Dictionary(uniqueKeysWithValues: container.layers.map { ($0.layer, $0.topK) })
+    if !settings.contains(recorded) { settings.append(recorded) }
     return settings
   }
 

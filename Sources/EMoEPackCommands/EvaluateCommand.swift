@@ -15,7 +15,7 @@ struct EvaluateCommand: ParsableCommand {
       --tokenizer, or the tokenizer.json beside --source), or reads token ids from --tokens. \
       Decoders: perplexity, in windows of --window tokens sliding by half a window. Encoders \
       (BERT): the mean cosine of each sentence's mean-pooled embedding to the dense model's. \
-      For each top-k (default E, 3E/4, E/2 and E/4 of every converted layer), the share of FFN \
+      For each top-k (default E, 3E/4, E/2 and E/4 of every converted layer, and each layer's recorded top-k), the share of FFN \
       multiply-adds still performed, in the converted layers and in the whole model's FFNs. \
       The dense baseline is --source when given, otherwise the container's own dense form \
       (equal to the source: see verify). --per-layer also measures each converted layer alone \

@@ -132,7 +132,7 @@ struct CalibrationTests {
       "convert", gguf, directory.file("c.emoe"), "--calibration", binary,
     ])
     #expect(run.status == 2, "\(run.stderr)")
-    #expect(run.stderr.contains(binary) && run.stderr.contains("offset 2"), "\(run.stderr)")
+    #expect(run.stderr.contains(binary) && run.stderr.contains("byte 2"), "\(run.stderr)")
     #expect(!FileManager.default.fileExists(atPath: directory.file("c.emoe")))
   }
 
@@ -175,5 +175,130 @@ struct CalibrationTests {
       "convert", model, tokens, "--calibration", tokens,
     ])
     #expect(overwrite.status == 2, "\(overwrite.stderr)")
+  }
+
+  /// The `calibration` member of a container, as a dictionary.
+  static func calibration(_ container: ContainerFile) throws -> [String: JSONValue] {
+    let members = try #require(container.manifest.calibration?.objectValue)
+    return Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+  }
+
+  /// The `evaluate --json` result measured at the container's recorded top-k.
+  static func recordedResult(_ report: [String: Any], _ container: ContainerFile) throws
+    -> [String: Any]
+  {
+    let results = try #require(report["results"] as? [[String: Any]])
+    let recorded = Dictionary(
+      uniqueKeysWithValues: container.layers.map { (String($0.layer), $0.topK) })
+    return try #require(
+      results.first { result in
+        (result["top_k_per_layer"] as? [String: Int]) == recorded
+      }, "no result at the recorded top-k \(recorded)")
+  }
+
+  @Test(
+    "--max-ppl-increase on SmolLM2: the recorded choice keeps the bound as evaluate measures it",
+    .enabled(if: Oracles.smolLM2))
+  func smolLM2KeepsBound() throws {
+    let gguf = try #require(try TestPaths.smolLM2())
+    let directory = try TemporaryDirectory()
+    let text = "/usr/share/common-licenses/Apache-2.0"
+    let output = directory.file("calibrated.emoe")
+    let convert = try CommandRunner.run([
+      "convert", gguf, output, "--layers", "25,27,29", "--calibration", text,
+      "--calibration-tokens", "128", "--max-ppl-increase", "25%", "--shared-neurons", "25%",
+      "--experts", "48", "--restarts", "2",
+    ])
+    #expect(convert.status == 0, "\(convert.stderr)")
+    let container = try ContainerFile(path: output)
+    let record = try Self.calibration(container)
+    let dense = try #require(record["dense"]?.doubleValue)
+    let value = try #require(record["value"]?.doubleValue)
+    #expect(record["measure"]?.stringValue == "perplexity")
+    #expect(value <= dense * 1.25)
+    #expect(!container.layers.isEmpty)
+    let paperLayers: Set = [25, 27, 29]
+    for layer in container.layers {
+      #expect(paperLayers.contains(layer.layer))
+      #expect(layer.sharedCount == 384 && layer.expertCount == 48)
+      #expect(layer.topK < layer.expertCount, "layer \(layer.layer) top-k \(layer.topK)")
+    }
+    let evaluate = try CommandRunner.run([
+      "evaluate", output, "--text", text, "--max-tokens", "128", "--json",
+    ])
+    #expect(evaluate.status == 0, "\(evaluate.stderr)")
+    let report = try Self.json(evaluate.stdout)
+    let measuredDense = try #require((report["dense"] as? [String: Any])?["perplexity"] as? Double)
+    #expect(abs(measuredDense - dense) <= 1e-9 * dense, "evaluate's dense \(measuredDense)")
+    let result = try Self.recordedResult(report, container)
+    let measured = try #require(result["perplexity"] as? Double)
+    #expect(abs(measured - value) <= 1e-4 * value, "evaluate \(measured), calibration \(value)")
+    #expect(measured <= dense * 1.25 * (1 + 1e-4))
+    let verify = try CommandRunner.run(["verify", output])
+    #expect(verify.status == 0, "\(verify.stdout)")
+  }
+
+  @Test(
+    "--min-cosine on MiniLM: the recorded choice keeps the bound as evaluate measures it",
+    .enabled(if: Oracles.miniLM))
+  func miniLMKeepsBound() throws {
+    let model = try #require(try TestPaths.miniLM())
+    let directory = try TemporaryDirectory()
+    let text = "/usr/share/common-licenses/Apache-2.0"
+    let output = directory.file("calibrated.emoe")
+    let convert = try CommandRunner.run([
+      "convert", model, output, "--calibration", text, "--calibration-tokens", "1024",
+      "--min-cosine", "0.95",
+    ])
+    #expect(convert.status == 0, "\(convert.stderr)")
+    let container = try ContainerFile(path: output)
+    let record = try Self.calibration(container)
+    let value = try #require(record["value"]?.doubleValue)
+    #expect(record["measure"]?.stringValue == "cosine")
+    #expect(value >= 0.95)
+    #expect(container.layers.allSatisfy { $0.topK < $0.expertCount })
+    let evaluate = try CommandRunner.run([
+      "evaluate", output, "--text", text, "--max-tokens", "1024", "--source", model, "--json",
+    ])
+    #expect(evaluate.status == 0, "\(evaluate.stderr)")
+    let result = try Self.recordedResult(try Self.json(evaluate.stdout), container)
+    let measured = try #require(result["cosine"] as? Double)
+    #expect(abs(measured - value) <= 1e-4, "evaluate \(measured), calibration \(value)")
+  }
+
+  @Test(
+    "a bound no layer keeps is refused with exit 2 and the least loss found",
+    .enabled(if: Oracles.miniLM))
+  func unreachableBound() throws {
+    let model = try #require(try TestPaths.miniLM())
+    let directory = try TemporaryDirectory()
+    let output = directory.file("never.emoe")
+    let run = try CommandRunner.run([
+      "convert", model, output, "--calibration", "/usr/share/common-licenses/Apache-2.0",
+      "--calibration-tokens", "256", "--min-cosine", "1",
+    ])
+    #expect(run.status == 2, "\(run.stderr)")
+    #expect(run.stderr.contains("no layer keeps the bound"), "\(run.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: output))
+  }
+
+  @Test(
+    "calibrated conversions are byte-identical whatever the thread count",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])))
+  func deterministic() throws {
+    let directory = try TemporaryDirectory()
+    let tokens = try Self.tokens(in: directory)
+    var outputs: [[UInt8]] = []
+    for threads in ["1", "2"] {
+      let output = directory.file("t\(threads).emoe")
+      let run = try CommandRunner.run([
+        "convert", Self.llamaTiny + "/model.safetensors", output, "--layers", "all",
+        "--experts", "8", "--calibration", tokens, "--shared-neurons", "12.5%",
+        "--cluster-on", "activations", "--max-ppl-increase", "0.5", "--threads", threads,
+      ])
+      #expect(run.status == 0, "\(run.stderr)")
+      outputs.append(Array(try Data(contentsOf: URL(fileURLWithPath: output))))
+    }
+    #expect(outputs[0] == outputs[1])
   }
 }
