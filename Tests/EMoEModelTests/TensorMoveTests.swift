@@ -19,9 +19,11 @@ struct TensorMoveTests {
     for computed in [ContainerLayerRecord.Role.permutation, .router, .routerBias] {
       #expect(computed.ffnRole == nil, "\(computed)")
     }
-    for keys in ContainerLayerRecord.KeySource.allCases {
+    // Matrix keys map both ways; activations are no matrix (a GLU router averages Wg rows).
+    for keys in ContainerLayerRecord.KeySource.allCases where keys != .activations {
       #expect(ContainerLayerRecord.KeySource(keys.ffnRole) == keys)
     }
+    #expect(ContainerLayerRecord.KeySource.activations.ffnRole == .gate)
     #expect(ContainerLayerRecord.KeySource(.down) == nil)
   }
 
