@@ -64,6 +64,7 @@ let package = Package(
       name: "EMoEBatch",
       dependencies: [
         "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoEConvert", "EMoEVerify",
+        "EMoECalibrate",
       ]),
     .target(
       name: "EMoEPackCommands",

@@ -173,11 +173,20 @@ private struct Parser {
     do {
       try options.validate()
     } catch {
-      // Only the cross-option rules can fail here (each value was checked on its own):
-      // shared-neurons without calibration, or top-k above experts.
-      let key =
-        options.sharedNeurons != nil && options.calibration == nil
-        ? optionKeys["shared-neurons"] : optionKeys["top-k"]
+      // Only the cross-option rules can fail here (each value was checked on its own): an
+      // option that needs calibration without it, both bounds, or top-k above experts.
+      let needing: [(Bool, String)] = [
+        (options.clusterOn == .activations, "cluster-on"),
+        (options.calibrationTokens != nil, "calibration-tokens"),
+        (options.maxPerplexityIncrease != nil, "max-ppl-increase"),
+        (options.minCosine != nil, "min-cosine"),
+        (options.sharedNeurons != nil, "shared-neurons"),
+      ]
+      let culprit =
+        options.calibration == nil
+        ? needing.first { $0.0 }?.1
+        : (options.maxPerplexityIncrease != nil && options.minCosine != nil ? "min-cosine" : nil)
+      let key = optionKeys[culprit ?? "top-k"]
       throw self.error(key ?? base, "\(error)")
     }
     job.options = options
@@ -211,6 +220,13 @@ private struct Parser {
       try options.set(longName: member.key, to: member.value)
     } catch {
       throw self.error(key, error.reason)
+    }
+    // The calibration text is a path like the input: relative to the manifest's folder.
+    if member.key == "calibration", let text = options.calibration {
+      guard !text.isEmpty, !text.unicodeScalars.contains("\u{0}") else {
+        throw error(key, "must be a non-empty path")
+      }
+      options.calibration = FileSystem.join(directory, text)
     }
   }
 

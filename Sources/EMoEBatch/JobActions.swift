@@ -1,3 +1,4 @@
+import EMoECalibrate
 import EMoEConvert
 import EMoECore
 import EMoEFormats
@@ -7,10 +8,20 @@ import EMoEVerify
 /// exporting one job, exactly as `convert`, `verify` and `export` do.
 enum JobActions {
   /// Plans `job` (see ``EMoEConvert/ConversionPlan``).
+  ///
+  /// A job with `calibration` is planned as the conversion calibration starts from (its
+  /// groupings exist only once the calibration has run), with the calibration text among its
+  /// inputs.
   static func plan(_ job: BatchJob, scanKeys: Bool = true) throws(ConversionError)
     -> ConversionPlan
   {
-    try ConversionPlan(input: job.input, options: job.options, scanKeys: scanKeys)
+    guard let text = job.options.calibration else {
+      return try ConversionPlan(input: job.input, options: job.options, scanKeys: scanKeys)
+    }
+    var plan = try ConversionPlan(
+      input: job.input, options: job.options.calibrationCandidates, scanKeys: scanKeys)
+    plan.dependencies.append(text)
+    return plan
   }
 
   /// Converts `job` into a container at `path` with at most `threads` threads, taking the
@@ -20,7 +31,21 @@ enum JobActions {
   ) throws(ConversionError) -> (plan: ConversionPlan, summary: ConversionSummary) {
     var options = job.options
     options.threads = min(options.threads ?? threads, threads)
-    let plan = try ConversionPlan(input: job.input, options: options)
+    var plan: ConversionPlan
+    if let request = CalibrationRequest(options: options) {
+      // The same steps as `convert --calibration`: group on the text, then plan with the groupings.
+      let candidates = try ConversionPlan(input: job.input, options: options.calibrationCandidates)
+      let result: CalibrationResult
+      do {
+        result = try Calibrator.calibrate(plan: candidates, request: request)
+      } catch {
+        throw .invalidOptions("calibration on \(request.text): \(error)")
+      }
+      plan = try ConversionPlan(input: job.input, options: options, groupings: result.groupings)
+      plan.calibration = result.record
+    } else {
+      plan = try ConversionPlan(input: job.input, options: options)
+    }
     let summary = try Converter(plan: plan, tool: tool, digests: digests).run(output: path)
     return (plan, summary)
   }

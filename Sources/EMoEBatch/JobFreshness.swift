@@ -20,7 +20,9 @@ public enum JobFreshness: Sendable, Equatable {
   ///    recorded content;
   /// 6. every input file's SHA-256 equals the recorded one (sizes are compared first so a
   ///    changed size costs no hashing, but equal sizes are never trusted on their own);
-  /// 7. for a job with `verify`, the container passes every check of `emoe-pack verify`
+  /// 7. for a job with `calibration`, the text's SHA-256 equals the one the container's
+  ///    `calibration` records;
+  /// 8. for a job with `verify`, the container passes every check of `emoe-pack verify`
   ///    against the input (``JobActions/verify(_:job:digests:)``).
   static func check(_ job: BatchJob, tool: ContainerTool, digests: FileDigests)
     -> JobFreshness
@@ -68,6 +70,16 @@ public enum JobFreshness: Sendable, Equatable {
       }
       if digest != record.sha256 {
         return .stale("input \(FileSystem.basename(of: file)) changed (SHA-256 differs)")
+      }
+    }
+    if let text = job.options.calibration {
+      let recordedDigest = manifest.calibration?.objectValue?.first { $0.key == "sha256" }?.value
+        .stringValue
+      guard let digest = try? digests.sha256(ofFile: text) else {
+        return .stale("cannot read the calibration text \(text)")
+      }
+      if digest != recordedDigest {
+        return .stale("calibration text \(FileSystem.basename(of: text)) changed (SHA-256 differs)")
       }
     }
     if job.verify, let failure = JobActions.verify(job.output, job: job, digests: digests) {

@@ -74,7 +74,7 @@ public struct ConversionPlan: Sendable {
   /// Every container tensor, in append order.
   public let declarations: [ContainerTensorDeclaration]
   /// The files the output depends on: the input, its shards and its `config.json`.
-  public let dependencies: [String]
+  public var dependencies: [String]
   /// What calibration chose and measured, recorded as the container's `calibration`; set by the
   /// caller that ran the calibration.
   public var calibration: JSONValue?
