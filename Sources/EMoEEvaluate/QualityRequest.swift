@@ -25,12 +25,15 @@ public struct QualityRequest: Sendable {
   /// assigned to experts at random (seeded with this value and the layer), same expert sizes
   /// and router rule: the baseline that shows what clustering is worth.
   public var randomBaselineSeed: UInt64?
+  /// The seed of the SplitMix64 that picks the masked positions of the masked-LM loss
+  /// (encoders with a masked-LM head).
+  public var maskSeed: UInt64
 
   /// A request; see each property.
   public init(
     model: String, text: String? = nil, tokens: String? = nil, source: String? = nil,
     tokenizer: String? = nil, topK: [Int]? = nil, maximumTokens: Int = 1024, window: Int = 512,
-    perLayer: Bool = false, randomBaselineSeed: UInt64? = nil
+    perLayer: Bool = false, randomBaselineSeed: UInt64? = nil, maskSeed: UInt64 = 0
   ) {
     self.model = model
     self.text = text
@@ -42,5 +45,6 @@ public struct QualityRequest: Sendable {
     self.window = window
     self.perLayer = perLayer
     self.randomBaselineSeed = randomBaselineSeed
+    self.maskSeed = maskSeed
   }
 }
