@@ -9,6 +9,8 @@ extension Tokenizer {
       case .wordPiece(let wordPiece): if let id = wordPiece.ids[name] { return id }
       case .bytePair(let bytePair, _): if let id = bytePair.ids[name] { return id }
       case .sentencePiece(let sentencePiece): if let id = sentencePiece.ids[name] { return id }
+      case .characterPair(let characterPair):
+        if let id = characterPair.pairs.ids[name] { return id }
       }
     }
     return nil

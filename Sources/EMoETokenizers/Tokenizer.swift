@@ -10,6 +10,7 @@ public struct Tokenizer: Sendable {
     case bytePair(BytePairModel, PreTokenizer)
     case wordPiece(WordPieceModel)
     case sentencePiece(SentencePieceModel)
+    case characterPair(CharacterPairModel)
   }
 
   let model: Model
@@ -71,6 +72,8 @@ public struct Tokenizer: Sendable {
       // Every run of text starts the input or follows a special token, which is where
       // llama.cpp puts the space prefix.
       sentencePiece.encode(Substring(text), into: &output)
+    case .characterPair(let characterPair):
+      characterPair.encode(Substring(text), atStart: segment.startIndex == 0, into: &output)
     case .bytePair(let bytePair, let preTokenizer):
       let scalars = Array(text.unicodeScalars)
       // UTF-8 offset of each scalar, so a piece's bytes are a slice of the segment.

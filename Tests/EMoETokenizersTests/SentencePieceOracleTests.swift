@@ -89,4 +89,71 @@ struct SentencePieceOracleTests {
     let text = try String(contentsOfFile: unicode, encoding: .utf8)
     #expect(tokenizer.encode(text) == [1] + unicodeIDs)
   }
+
+  /// Python: the vocabulary of ``script``'s training as a `tokenizers` BPE with byte fallback.
+  ///
+  /// Merges of every two pieces whose concatenation is a piece, ordered by that
+  /// piece's id (as transformers' SentencePiece extractor orders them); argv[3] picks LLaMA 2's
+  /// `Prepend` + `Replace` normaliser or Mistral's `Metaspace` (`first`, or `always` with
+  /// `split`). Saves tokenizer.json in argv[1] and prints the ids of each text argv[4...].
+  static let jsonScript = #"""
+    import json, sys, os
+    import sentencepiece as spm
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, AddedToken
+    out, train, kind = sys.argv[1], sys.argv[2], sys.argv[3]
+    prefix = os.path.join(out, "spm")
+    spm.SentencePieceTrainer.train(
+        input=train, model_prefix=prefix, model_type="bpe", vocab_size=2000, byte_fallback=True,
+        normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=True,
+        split_digits=True, hard_vocab_limit=False, num_threads=1, minloglevel=2)
+    sp = spm.SentencePieceProcessor(model_file=prefix + ".model")
+    vocab = {sp.id_to_piece(i): i for i in range(sp.vocab_size())}
+    merges = []
+    for left in vocab:
+        for right in vocab:
+            merged = vocab.get(left + right)
+            if merged is not None and not sp.is_byte(merged) and not sp.is_control(merged):
+                merges.append((merged, vocab[left], vocab[right], left, right))
+    merges = [(l, r) for _, _, _, l, r in sorted(merges)]
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", byte_fallback=True,
+                               fuse_unk=True))
+    if kind == "prepend":
+        tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    elif kind == "first":
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=False)
+    else:
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in ("<unk>", "<s>", "</s>")])
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
+    tok.save(os.path.join(out, "tokenizer.json"))
+    print(json.dumps({p: tok.encode(open(p, encoding="utf-8", newline="").read(), add_special_tokens=False).ids
+                      for p in sys.argv[4:]}))
+    """#
+
+  @Test(
+    "The same vocabulary as a tokenizer.json BPE with byte fallback: ids equal tokenizers'",
+    .enabled(if: Oracles.python(["sentencepiece", "tokenizers"])),
+    arguments: ["prepend", "first", "always-split"])
+  func tokenizerJSON(kind: String) throws {
+    try PythonOracle.require(["sentencepiece", "tokenizers"])
+    let directory = try TemporaryDirectory()
+    let licences = try FileManager.default.contentsOfDirectory(atPath: "/usr/share/common-licenses")
+      .sorted().map { "/usr/share/common-licenses/" + $0 }
+      .filter { FileSystem.size($0).map { $0 > 1000 } ?? false }
+    let unicode = directory.path + "/unicode.txt"
+    // Special tokens inside the text: the run after one starts without the text's start.
+    try Data((Self.unicodeText + " a<s>b</s>  c <unk>\n").utf8).write(
+      to: URL(fileURLWithPath: unicode))
+    let texts = licences + [unicode]
+    let expected = try TokenizerOracleTests.oracleIDs(
+      Self.jsonScript, [directory.path, "/usr/share/common-licenses/GPL-3", kind] + texts)
+    let tokenizer = try Tokenizer.load(path: directory.path + "/tokenizer.json")
+    guard case .characterPair(let model) = tokenizer.model else {
+      Issue.record("the tokenizer.json did not load as a character-level BPE")
+      return
+    }
+    #expect(model.byteIDs != nil && model.fusesUnknown)
+    #expect(tokenizer.prefix == [1])
+    try TokenizerOracleTests.expectSame(tokenizer, expected, texts: texts, addSpecial: false)
+  }
 }

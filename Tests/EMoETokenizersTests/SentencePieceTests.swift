@@ -127,4 +127,30 @@ struct SentencePieceTests {
       { try Self.load([("tokenizer.ggml.add_space_prefix", .uint8(1))]) },
       key: "tokenizer.ggml.add_space_prefix", containing: "must be a boolean")
   }
+
+  @Test("tokenizer.json character-level BPE: unsupported normalisers and pre-tokenizers refused")
+  func jsonErrors() throws {
+    let directory = try TemporaryDirectory()
+    let path = directory.path + "/tokenizer.json"
+    let model =
+      #""model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>", "vocab": {"<unk>": 0, "\#u{2581}": 1, "a": 2, "\#u{2581}a": 3}, "merges": ["\#u{2581} a"]}"#
+    func load(_ rest: String) throws -> Tokenizer {
+      try Data(("{" + model + ", " + rest + "}").utf8).write(to: URL(fileURLWithPath: path))
+      return try Tokenizer.load(path: path)
+    }
+    let good = try load(
+      #""normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\#u{2581}"}, {"type": "Replace", "pattern": {"String": " "}, "content": "\#u{2581}"}]}"#
+    )
+    // ▁ a merges; x has no byte tokens, so it is the unknown token.
+    #expect(good.encode("a x", addSpecialTokens: false) == [3, 1, 0])
+    TokenizerErrorTests.expectError(
+      { try load(#""normalizer": {"type": "Lowercase"}"#) }, key: "normalizer",
+      containing: "not supported with a character-level BPE")
+    TokenizerErrorTests.expectError(
+      { try load(#""pre_tokenizer": {"type": "Metaspace", "replacement": "_"}"#) },
+      key: "pre_tokenizer", containing: "not supported with a character-level BPE")
+    TokenizerErrorTests.expectError(
+      { try load(#""normalizer": null"#) }, key: "normalizer",
+      containing: "needs spaces replaced")
+  }
 }
