@@ -201,6 +201,13 @@ struct EvaluateCommandTests {
     #expect(other["mask_seed"]?.intValue == 9)
     #expect(other["dense"]?["masked_lm_loss"]?.doubleValue != dense)
     #expect(try evaluate([])["dense"]?["masked_lm_loss"]?.doubleValue == dense)
+    // The HTML report shows the masked-LM losses too.
+    let page = directory.file("report.html")
+    _ = try evaluate(["--report", page])
+    let html = try String(contentsOfFile: page, encoding: .utf8)
+    #expect(html.contains("<h2>Masked-LM loss</h2>"))
+    let rounded = (dense * 10_000).rounded() / 10_000
+    #expect(html.contains("<td>\(rounded)"), "the dense loss \(rounded) is in the page")
   }
 
   @Test(
