@@ -16,7 +16,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 if [ "${EMOE_SKIP_PYTHON:-0}" != "1" ]; then
-  if ! python3 -c 'import numpy, safetensors, gguf, jsonschema, k_means_constrained, tokenizers' >/dev/null 2>&1; then
+  if ! python3 -c 'import numpy, safetensors, gguf, jsonschema, k_means_constrained, tokenizers, sentencepiece' >/dev/null 2>&1; then
     echo "setup: installing Python test oracles" >&2
     python3 -m pip install -q --disable-pip-version-check -r scripts/requirements.txt
   fi

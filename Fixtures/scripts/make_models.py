@@ -6,6 +6,8 @@
 - llama-tiny/: LLaMA names, 4 layers, d=64, n=256, SwiGLU, no biases, grouped KV heads (4 q, 2 kv).
 - llama-tiny-sharded/: the same tensors and config as llama-tiny in two shards with a Hugging Face
   model.safetensors.index.json.
+- bert-tiny-mlm/: a BertForMaskedLM with its tokenizer.json, defined in make_mlm_golden.py (which
+  also writes its golden outputs).
 
 All tensors are F32. FFN keys (rows of W1 / gate_proj, columns of GPT-2's c_fc) are drawn around a
 few dozen random unit centres plus noise, so balanced clustering has structure to find. Output is
@@ -17,6 +19,8 @@ import pathlib
 
 import numpy as np
 from safetensors.numpy import save_file
+
+import make_mlm_golden
 
 METADATA = {"format": "pt"}
 
@@ -215,6 +219,7 @@ def main():
     bert_tiny(out)
     gpt2_tiny(out)
     llama_tiny(out)
+    make_mlm_golden.write_model(out / "bert-tiny-mlm")
 
 
 if __name__ == "__main__":

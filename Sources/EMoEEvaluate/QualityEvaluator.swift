@@ -7,7 +7,8 @@ import EMoETokenizers
 import EMoEVerify
 
 /// `emoe-pack evaluate`: the dense model and the EMoE model at several top-k values on real
-/// text, by perplexity (decoders) or sentence-embedding cosine (encoders).
+/// text, by perplexity (decoders) or sentence-embedding cosine (encoders, with the masked-LM
+/// loss too when the checkpoint has a masked-LM head).
 public enum QualityEvaluator {
   /// Runs `request`, reporting each step through `progress`.
   ///
@@ -46,6 +47,7 @@ public enum QualityEvaluator {
     let sentences: [[Int]]
     let tokenizerSummary: String
     let input: String
+    var sentenceTokenizer: Tokenizer?
     switch emoe {
     case .decoder:
       (tokens, tokenizerSummary, input) = try inputTokens(request, container)
@@ -55,7 +57,8 @@ public enum QualityEvaluator {
         throw EvaluationError(
           "an encoder is measured on sentences of a text; give --text, not --tokens")
       }
-      (sentences, tokenizerSummary) = try sentenceTokens(text, request, container, dense)
+      (sentences, sentenceTokenizer) = try sentenceTokens(text, request, container, dense)
+      tokenizerSummary = sentenceTokenizer!.summary
       (tokens, input) = ([], text)
     }
     var weights: [Int: ExpertFFNWeights] = [:]
@@ -115,6 +118,9 @@ public enum QualityEvaluator {
     let tokenCount: Int
     let denseValue: Double
     let run: ([Int: Int], Bool) throws(EvaluationError) -> Double
+    var maskedRun: (([Int: Int]) throws(EvaluationError) -> Double)?
+    var denseMaskedLoss: Double?
+    var masking: (seed: UInt64, positions: Int)?
     switch emoe {
     case .decoder:
       let windows = Perplexity.windows(tokens: tokens.count, window: request.window)
@@ -138,15 +144,40 @@ public enum QualityEvaluator {
       (measure, segments, tokenCount) = (
         .cosine, sentences.count, sentences.reduce(0) { $0 + $1.count }
       )
+      if case .encoder(let denseEncoder) = dense, case .encoder(let emoeEncoder) = emoe,
+        denseEncoder.maskedLMHead != nil, emoeEncoder.maskedLMHead != nil,
+        let tokenizer = sentenceTokenizer
+      {
+        guard let maskID = tokenizer.maskID else {
+          throw EvaluationError(
+            "has a masked-LM head but its tokenizer (\(tokenizer.summary)) has no [MASK] token",
+            location: ErrorLocation(file: request.model))
+        }
+        let masked = MaskedPositions.choose(
+          sentences: sentences, prefix: tokenizer.prefix.count, suffix: tokenizer.suffix.count,
+          seed: request.maskSeed)
+        masking = (request.maskSeed, masked.reduce(0) { $0 + $1.count })
+        progress("dense model: masked-LM loss over \(masking!.positions) masked tokens")
+        denseMaskedLoss = try maskedLMLoss(
+          denseEncoder, sentences, masked, Int(maskID), [:], path: request.model)
+        maskedRun = { (setting) throws(EvaluationError) in
+          try maskedLMLoss(
+            emoeEncoder, sentences, masked, Int(maskID), try replacing(setting),
+            path: request.model)
+        }
+      }
     }
     var points: [QualityReport.Point] = []
     for (position, current) in routers.enumerated() {
       router = current
       for setting in settings {
         progress("EMoE model (router \(current.rawValue)) at top-k " + describe(setting))
+        // The masked-LM run first, so that the expert load is the measure's run.
+        let maskedLoss = try maskedRun?(setting)
         var measured = point(
           setting, try run(setting, false), container, layerCount, denseCost, router: current)
         measured.expertLoad = lastBlocks.mapValues(\.load)
+        measured.maskedLMLoss = maskedLoss
         // The random partition keeps the average-key rule: measured once, with the first router.
         if !randomWeights.isEmpty && position == 0 {
           progress("random partition at top-k " + describe(setting))
@@ -173,6 +204,8 @@ public enum QualityEvaluator {
       segments: segments, measure: measure, denseFrom: denseFrom, dense: denseValue,
       points: points, randomSeed: request.randomBaselineSeed,
       layerPoints: request.perLayer ? layerPoints : nil)
+    report.denseMaskedLMLoss = denseMaskedLoss
+    report.masking = masking
     report.layers = container.layers.map {
       QualityReport.Layer(
         layer: $0.layer, experts: $0.expertCount, topK: $0.topK,
@@ -367,7 +400,7 @@ public enum QualityEvaluator {
   /// tokenised them.
   private static func sentenceTokens(
     _ path: String, _ request: QualityRequest, _ container: ContainerFile, _ model: WholeModel
-  ) throws(EvaluationError) -> (sentences: [[Int]], tokenizer: String) {
+  ) throws(EvaluationError) -> (sentences: [[Int]], tokenizer: Tokenizer) {
     let text = try EvaluationText.read(path)
     let tokenizer = try tokenizer(request, container)
     let result = sentences(
@@ -375,7 +408,7 @@ public enum QualityEvaluator {
     guard !result.isEmpty else {
       throw EvaluationError("holds no sentence", location: ErrorLocation(file: path))
     }
-    return (result, tokenizer.summary)
+    return (result, tokenizer)
   }
 
   /// Each sentence's token ids, special tokens included, each cut to the model's length, until
@@ -423,6 +456,39 @@ public enum QualityEvaluator {
       result.append(pooled.map { $0 / Double(ids.count) })
     }
     return result
+  }
+
+  /// The mean masked-LM cross-entropy over every masked position of every sentence.
+  private static func maskedLMLoss(
+    _ encoder: BertEncoder, _ sentences: [[Int]], _ masked: [[Int]], _ maskID: Int,
+    _ replacing: [Int: any FeedForwardBlock], path: String
+  ) throws(EvaluationError) -> Double {
+    var accumulator = Perplexity()
+    for (ids, positions) in zip(sentences, masked) where !positions.isEmpty {
+      let logits: [Float]
+      do {
+        logits = try encoder.maskedLMLogits(
+          tokens: ids, positions: positions, maskID: maskID, replacing: replacing)
+      } catch {
+        throw EvaluationError("\(error)", location: ErrorLocation(file: path))
+      }
+      if let bad = logits.first(where: { !$0.isFinite }) {
+        throw EvaluationError(
+          "the model's masked-LM logits hold \(bad)", location: ErrorLocation(file: path),
+          isNonFinite: true)
+      }
+      let vocabulary = logits.count / positions.count
+      logits.withUnsafeBufferPointer { all in
+        for (row, position) in positions.enumerated() {
+          accumulator.add(
+            logits: UnsafeBufferPointer(
+              rebasing: all[(row * vocabulary)..<((row + 1) * vocabulary)]),
+            target: ids[position])
+        }
+      }
+    }
+    return accumulator.count > 0
+      ? accumulator.negativeLogLikelihood / Double(accumulator.count) : .nan
   }
 
   /// The cosine similarity of two vectors.

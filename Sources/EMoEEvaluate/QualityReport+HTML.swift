@@ -29,6 +29,7 @@ extension QualityReport {
 
       """
     page += "<h2>Quality against active FFN compute</h2>\n" + chart() + table()
+    page += maskedLMSection()
     if let layerPoints, !layerPoints.isEmpty {
       page += "<h2>Which layers tolerate sparsity</h2>\n" + sensitivity(layerPoints)
     }
@@ -82,6 +83,24 @@ extension QualityReport {
           } ?? "<td></td><td></td>"
       }
       html += "</tr>\n"
+    }
+    return html + "</table>\n"
+  }
+
+  /// The masked-LM loss at each top-k, for encoders with a masked-LM head.
+  private func maskedLMSection() -> String {
+    guard let denseLoss = denseMaskedLMLoss, let masking else { return "" }
+    var html =
+      "<h2>Masked-LM loss</h2>\n<p>\(masking.positions) masked tokens (15 % of each sentence's "
+      + "ordinary tokens, seed \(masking.seed)); mean cross-entropy, lower is better.</p>\n"
+      + "<table><tr><th>top-k</th><th>masked-LM loss</th><th>increase</th></tr>\n"
+      + "<tr><td>dense</td><td>\(Self.format(denseLoss, digits: 4))</td><td></td></tr>\n"
+    for point in points {
+      guard let loss = point.maskedLMLoss else { continue }
+      html +=
+        "<tr><td>\(point.topK.map(String.init) ?? "per layer")</td>"
+        + "<td>\(Self.format(loss, digits: 4))</td>"
+        + "<td>\(signedPercent(loss / denseLoss - 1))</td></tr>\n"
     }
     return html + "</table>\n"
   }

@@ -24,6 +24,8 @@ public struct QualityReport: Sendable {
     public var expertLoad: [Int: [Int]] = [:]
     /// The router that chose the experts.
     public var router: EvaluationRouter = .averageKey
+    /// The masked-LM loss, for encoders with a masked-LM head.
+    public var maskedLMLoss: Double?
 
     /// The common top-k, when every layer has the same.
     public var topK: Int? {
@@ -73,6 +75,10 @@ public struct QualityReport: Sendable {
   /// With `--per-layer`: each converted layer alone at each top-k below its E, the other layers
   /// dense.
   public var layerPoints: [Point]?
+  /// The dense model's masked-LM loss, for encoders with a masked-LM head.
+  public var denseMaskedLMLoss: Double?
+  /// The seed that picked the masked positions, and how many were masked.
+  public var masking: (seed: UInt64, positions: Int)?
 
   /// The relative change of `value` against the dense model: perplexity increase, or cosine
   /// loss.
@@ -99,45 +105,59 @@ public struct QualityReport: Sendable {
           randomSeed.map { seed in
             Int64(exactly: seed).map { .integer($0) } ?? .unsignedInteger(seed)
           } ?? .null),
-        JSONMember(
-          "dense",
-          .object([
-            JSONMember(measureName, .number(dense)), JSONMember("from", .string(denseFrom)),
-          ])),
-        JSONMember(
-          "results",
-          .array(
-            markingOracles(
-              points.map { point in
-                .object([
-                  JSONMember("top_k", point.topK.map { .integer(Int64($0)) } ?? .null),
-                  JSONMember(
-                    "top_k_per_layer",
-                    .object(
-                      point.topKPerLayer.map {
-                        JSONMember(String($0.layer), .integer(Int64($0.topK)))
-                      })
-                  ),
-                  JSONMember("router", .string(point.router.rawValue)),
-                  JSONMember(measureName, .number(point.value)),
-                  JSONMember(
-                    measure == .perplexity ? "increase" : "loss", .number(change(point.value))),
-                  JSONMember("random", randomJSON(point)),
-                  JSONMember(
-                    "expert_load",
-                    .object(
-                      point.expertLoad.sorted { $0.key < $1.key }.map { layer, counts in
-                        JSONMember(String(layer), .array(counts.map { .integer(Int64($0)) }))
-                      })),
-                  JSONMember(
-                    "active_fraction",
-                    .object([
-                      JSONMember("converted_layers", .number(point.active.convertedLayers)),
-                      JSONMember("model_ffn", .number(point.active.wholeModel)),
-                    ])),
-                ])
-              }))),
-      ] + (layerPoints.map { [JSONMember("per_layer", .array($0.map(layerJSON)))] } ?? [])
+      ]
+        + (masking.map { masking in
+          [
+            JSONMember(
+              "mask_seed",
+              Int64(exactly: masking.seed).map { .integer($0) } ?? .unsignedInteger(masking.seed)),
+            JSONMember("masked_tokens", .integer(Int64(masking.positions))),
+          ]
+        } ?? [])
+        + [
+          JSONMember(
+            "dense",
+            .object(
+              [JSONMember(measureName, .number(dense)), JSONMember("from", .string(denseFrom))]
+                + (denseMaskedLMLoss.map { [JSONMember("masked_lm_loss", .number($0))] } ?? []))),
+          JSONMember(
+            "results",
+            .array(
+              markingOracles(
+                points.map { point in
+                  .object(
+                    [
+                      JSONMember("top_k", point.topK.map { .integer(Int64($0)) } ?? .null),
+                      JSONMember(
+                        "top_k_per_layer",
+                        .object(
+                          point.topKPerLayer.map {
+                            JSONMember(String($0.layer), .integer(Int64($0.topK)))
+                          })
+                      ),
+                      JSONMember("router", .string(point.router.rawValue)),
+                      JSONMember(measureName, .number(point.value)),
+                      JSONMember(
+                        measure == .perplexity ? "increase" : "loss", .number(change(point.value))),
+                      JSONMember("random", randomJSON(point)),
+                    ]
+                      + maskedLMJSON(point)
+                      + [
+                        JSONMember(
+                          "expert_load",
+                          .object(
+                            point.expertLoad.sorted { $0.key < $1.key }.map { layer, counts in
+                              JSONMember(String(layer), .array(counts.map { .integer(Int64($0)) }))
+                            })),
+                        JSONMember(
+                          "active_fraction",
+                          .object([
+                            JSONMember("converted_layers", .number(point.active.convertedLayers)),
+                            JSONMember("model_ffn", .number(point.active.wholeModel)),
+                          ])),
+                      ])
+                }))),
+        ] + (layerPoints.map { [JSONMember("per_layer", .array($0.map(layerJSON)))] } ?? [])
         + [
           JSONMember(
             "layers",
@@ -162,6 +182,18 @@ public struct QualityReport: Sendable {
       members.insert(JSONMember("oracle", .bool(true)), at: position)
       return .object(members)
     }
+  }
+
+  /// The masked-LM loss and its relative increase over the dense model's, when measured.
+  private func maskedLMJSON(_ point: Point) -> [JSONMember] {
+    guard let loss = point.maskedLMLoss, let dense = denseMaskedLMLoss else { return [] }
+    return [
+      JSONMember(
+        "masked_lm_loss",
+        .object([
+          JSONMember("loss", .number(loss)), JSONMember("increase", .number(loss / dense - 1)),
+        ]))
+    ]
   }
 
   /// The random partition's value and change, or `null` when it was not measured.
@@ -217,6 +249,19 @@ public struct QualityReport: Sendable {
             "   " + number(random) + " (" + (self.change(random) >= 0 ? "+" : "")
               + Self.format(self.change(random) * 100, digits: 1) + " %)"
           } ?? ""))
+    }
+    if let denseLoss = denseMaskedLMLoss, let masking {
+      lines.append(
+        "masked-LM loss (\(masking.positions) masked tokens, seed \(masking.seed)): dense "
+          + Self.format(denseLoss, digits: 4))
+      for point in points {
+        guard let loss = point.maskedLMLoss else { continue }
+        let change = (loss / denseLoss - 1) * 100
+        lines.append(
+          "  top-k " + (point.topK.map(String.init) ?? "per layer") + ": "
+            + Self.format(loss, digits: 4) + " (" + (change >= 0 ? "+" : "")
+            + Self.format(change, digits: 1) + " %)")
+      }
     }
     if let layerPoints, !layerPoints.isEmpty {
       lines.append("one layer sparse at a time, the others dense:")

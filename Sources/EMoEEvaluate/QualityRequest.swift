@@ -27,13 +27,16 @@ public struct QualityRequest: Sendable {
   public var randomBaselineSeed: UInt64?
   /// The routers to measure, each at every setting; `nil` for the container's recorded one.
   public var routers: [EvaluationRouter]?
+  /// The seed of the SplitMix64 that picks the masked positions of the masked-LM loss
+  /// (encoders with a masked-LM head).
+  public var maskSeed: UInt64
 
   /// A request; see each property.
   public init(
     model: String, text: String? = nil, tokens: String? = nil, source: String? = nil,
     tokenizer: String? = nil, topK: [Int]? = nil, maximumTokens: Int = 1024, window: Int = 512,
     perLayer: Bool = false, randomBaselineSeed: UInt64? = nil,
-    routers: [EvaluationRouter]? = nil
+    routers: [EvaluationRouter]? = nil, maskSeed: UInt64 = 0
   ) {
     self.model = model
     self.text = text
@@ -46,5 +49,6 @@ public struct QualityRequest: Sendable {
     self.perLayer = perLayer
     self.randomBaselineSeed = randomBaselineSeed
     self.routers = routers
+    self.maskSeed = maskSeed
   }
 }

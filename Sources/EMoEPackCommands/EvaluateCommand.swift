@@ -84,6 +84,11 @@ struct EvaluateCommand: ParsableCommand {
   @Option(name: .customLong("baseline-seed"), help: "The seed of the random partition.")
   var baselineSeed: UInt64 = 0
 
+  @Option(
+    name: .customLong("mask-seed"),
+    help: "The seed of the masked positions of the masked-LM loss (encoders with an MLM head).")
+  var maskSeed: UInt64 = 0
+
   @Option(help: "Also write a self-contained HTML report (inline SVG, no script) to this file.")
   var report: String?
 
@@ -136,7 +141,8 @@ struct EvaluateCommand: ParsableCommand {
       let request = QualityRequest(
         model: model, text: text, tokens: tokens, source: source, tokenizer: tokenizer,
         topK: try topKValues(), maximumTokens: maxTokens, window: window, perLayer: perLayer,
-        randomBaselineSeed: baseline == .random ? baselineSeed : nil, routers: try routerValues())
+        randomBaselineSeed: baseline == .random ? baselineSeed : nil, routers: try routerValues(),
+        maskSeed: maskSeed)
       if let report {
         let inputs = [model, text, tokens, source, tokenizer].compactMap { $0 }
         try OutputSafety.check(

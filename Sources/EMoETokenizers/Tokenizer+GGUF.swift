@@ -6,7 +6,8 @@ extension Tokenizer {
   ///
   /// Supports `tokenizer.ggml.model` = `gpt2` (byte-level BPE) with the pre-tokenizers named
   /// by `tokenizer.ggml.pre`: `default`/`gpt2`, `smollm` and `llama-bpe`/`llama3`. Control and
-  /// user-defined tokens (`token_type` 3 and 4) are matched verbatim in the text.
+  /// user-defined tokens (`token_type` 3 and 4) are matched verbatim in the text. Also
+  /// `llama` (SentencePiece BPE with scores and byte fallback); see ``SentencePieceModel``.
   public static func load(gguf file: GGUFFile) throws(TokenizerError) -> Tokenizer {
     try load(ggufMetadata: file.keyValues, file: file.path)
   }
@@ -36,10 +37,14 @@ extension Tokenizer {
         "the file has no tokenizer (this key is missing or not a string)",
         location: location(modelKey))
     }
+    if model == "llama" {
+      return try sentencePiece(tokens: strings("tokenizer.ggml.tokens"), values: values, file: path)
+    }
     guard model == "gpt2" else {
       throw TokenizerError(
         "tokenizer model '\(model.escapingControlCharacters())' is not supported "
-          + "(supported: gpt2, the byte-level BPE of GPT-2, SmolLM2 and LLaMA 3)",
+          + "(supported: gpt2, the byte-level BPE of GPT-2, SmolLM2 and LLaMA 3; llama, the "
+          + "SentencePiece BPE of LLaMA 2 and Mistral)",
         location: location(modelKey))
     }
     let preKey = "tokenizer.ggml.pre"

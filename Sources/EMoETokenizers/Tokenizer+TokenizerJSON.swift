@@ -4,7 +4,9 @@ extension Tokenizer {
   /// The tokenizer described by a Hugging Face `tokenizer.json` at `path`.
   ///
   /// Supports the `BPE` model with a byte-level pre-tokenizer (`ByteLevel`, `Digits` then
-  /// `ByteLevel`, or LLaMA 3's `Split` then `ByteLevel`), and the `WordPiece` model with BERT's
+  /// `ByteLevel`, or LLaMA 3's `Split` then `ByteLevel`), the `BPE` model over characters with
+  /// byte fallback (LLaMA 2's `Prepend`/`Replace` normaliser, or Mistral's `Metaspace`; see
+  /// ``CharacterPairModel``), and the `WordPiece` model with BERT's
   /// normaliser and pre-tokenizer; added tokens are matched verbatim; a `TemplateProcessing`
   /// or `BertProcessing` post-processor gives the special tokens around a sequence.
   public static func load(tokenizerJSON path: String) throws(TokenizerError) -> Tokenizer {
@@ -69,6 +71,10 @@ struct TokenizerJSONReader {
     let built: Tokenizer.Model
     let size: Int
     switch type {
+    case "BPE" where isCharacterLevel(model):
+      let (characterPair, count) = try characterPairModel(model)
+      built = .characterPair(characterPair)
+      size = count
     case "BPE":
       let (bytePair, pre, count) = try bytePairModel(model)
       built = .bytePair(bytePair, pre)
@@ -109,9 +115,16 @@ struct TokenizerJSONReader {
     return tokens
   }
 
-  private func bytePairModel(_ model: JSONValue) throws(TokenizerError) -> (
-    BytePairModel, PreTokenizer, Int
-  ) {
+  /// Whether `model` is a BPE over characters (LLaMA 2 / Mistral): byte fallback, or spaces
+  /// turned into `▁` by the normaliser or a `Metaspace` pre-tokenizer.
+  private func isCharacterLevel(_ model: JSONValue) -> Bool {
+    model["byte_fallback"]?.boolValue == true
+      || root["pre_tokenizer"]?["type"]?.stringValue == "Metaspace"
+      || ["Prepend", "Replace", "Sequence"].contains(root["normalizer"]?["type"]?.stringValue ?? "")
+  }
+
+  /// The vocabulary and ranked merges of a BPE `model`.
+  private func rankedPairs(_ model: JSONValue) throws(TokenizerError) -> (BytePairModel, Int) {
     for key in ["continuing_subword_prefix", "end_of_word_suffix", "dropout"]
     where model[key] != nil && model[key] != .null && model[key] != .string("") {
       throw error("model." + key, "BPE option '\(key)' is not supported")
@@ -137,16 +150,108 @@ struct TokenizerJSONReader {
       }
       throw error("model.merges[\(index)]", "must be \"left right\" or [left, right]")
     }
-    let pre = try bytePairPreTokenizer()
-    let bytePair: BytePairModel
     do {
-      bytePair = try BytePairModel(
-        vocabulary: tokens, merges: merges,
-        ignoresMerges: model["ignore_merges"]?.boolValue ?? false)
+      return (
+        try BytePairModel(
+          vocabulary: tokens, merges: merges,
+          ignoresMerges: model["ignore_merges"]?.boolValue ?? false),
+        tokens.count
+      )
     } catch {
       throw self.error("model.merges[\(error.index)]", error.reason.escapingControlCharacters())
     }
-    return (bytePair, pre, tokens.count)
+  }
+
+  private func bytePairModel(_ model: JSONValue) throws(TokenizerError) -> (
+    BytePairModel, PreTokenizer, Int
+  ) {
+    let (bytePair, count) = try rankedPairs(model)
+    return (bytePair, try bytePairPreTokenizer(), count)
+  }
+
+  /// A BPE over characters: the `Prepend("▁")` + `Replace(" ", "▁")` normaliser (LLaMA 2) or
+  /// a `Metaspace` pre-tokenizer (Mistral), byte fallback and the unknown token.
+  private func characterPairModel(_ model: JSONValue) throws(TokenizerError) -> (
+    CharacterPairModel, Int
+  ) {
+    let (pairs, count) = try rankedPairs(model)
+    if model["ignore_merges"]?.boolValue == true {
+      throw error("model.ignore_merges", "ignore_merges is not supported with byte fallback")
+    }
+    let marker = "\u{2581}"
+    var spacePrefix = CharacterPairModel.SpacePrefix.never
+    var unlessPresent = false
+    var splits = false
+    var replacesSpaces = false
+    if let normalizer = root["normalizer"], normalizer != .null {
+      let steps =
+        normalizer["type"]?.stringValue == "Sequence"
+        ? (normalizer["normalizers"]?.arrayValue ?? []) : [normalizer]
+      for (index, step) in steps.enumerated() {
+        let key =
+          normalizer["type"]?.stringValue == "Sequence"
+          ? "normalizer.normalizers[\(index)]" : "normalizer"
+        switch step["type"]?.stringValue {
+        case "Prepend" where step["prepend"]?.stringValue == marker:
+          spacePrefix = .always
+        case "Replace"
+        where step["pattern"]?["String"]?.stringValue == " "
+          && step["content"]?.stringValue == marker:
+          replacesSpaces = true
+        default:
+          throw error(
+            key,
+            "this normaliser is not supported with a character-level BPE (supported: "
+              + "Prepend(\"\(marker)\") then Replace(\" \", \"\(marker)\"))")
+        }
+      }
+    }
+    if let pre = root["pre_tokenizer"], pre != .null {
+      guard pre["type"]?.stringValue == "Metaspace", pre["replacement"]?.stringValue == marker,
+        !replacesSpaces, spacePrefix == .never
+      else {
+        throw error(
+          "pre_tokenizer",
+          "this pre-tokenizer is not supported with a character-level BPE (supported: none, "
+            + "or Metaspace with replacement \(marker))")
+      }
+      replacesSpaces = true
+      unlessPresent = true
+      splits = pre["split"]?.boolValue ?? true
+      switch pre["prepend_scheme"]?.stringValue
+        ?? ((pre["add_prefix_space"]?.boolValue ?? true) ? "always" : "never")
+      {
+      case "always": spacePrefix = .always
+      case "first": spacePrefix = .first
+      case "never": spacePrefix = .never
+      default:
+        throw error("pre_tokenizer.prepend_scheme", "must be always, first or never")
+      }
+    }
+    guard replacesSpaces else {
+      throw error(
+        "normalizer",
+        "a character-level BPE needs spaces replaced by \(marker) (Replace or Metaspace)")
+    }
+    let hex = Array("0123456789ABCDEF")
+    let byteIDs: [Int32]? =
+      model["byte_fallback"]?.boolValue == true
+      ? (0..<256).map { pairs.ids["<0x\(hex[$0 >> 4])\(hex[$0 & 15])>"] ?? -1 } : nil
+    var unknownID: Int32?
+    if let unknown = model["unk_token"]?.stringValue {
+      guard let id = pairs.ids[unknown] ?? addedIDs[unknown] else {
+        throw error(
+          "model.unk_token", "'\(unknown.escapingControlCharacters())' is not in the vocabulary")
+      }
+      unknownID = id
+    }
+    return (
+      CharacterPairModel(
+        pairs: pairs, byteIDs: byteIDs, unknownID: unknownID,
+        fusesUnknown: model["fuse_unk"]?.boolValue ?? false, spacePrefix: spacePrefix,
+        prefixUnlessPresent: unlessPresent, splitsWords: splits),
+      count
+    )
   }
 
   /// The byte-level pre-tokenizer the file describes.

@@ -2,13 +2,15 @@
 /// package's ids for the same vocabulary.
 ///
 /// Built from a GGUF file's `tokenizer.ggml.*` metadata (byte-level BPE as in GPT-2, SmolLM2 and
-/// LLaMA 3) or from a `tokenizer.json` (byte-level BPE, or BERT's WordPiece); see
+/// LLaMA 3, or SentencePiece BPE as in LLaMA 2 and Mistral) or from a `tokenizer.json` (byte-level BPE, or BERT's WordPiece); see
 /// ``Tokenizer/load(path:)``.
 public struct Tokenizer: Sendable {
   /// The model that turns a run of ordinary text into ids.
   enum Model: Sendable {
     case bytePair(BytePairModel, PreTokenizer)
     case wordPiece(WordPieceModel)
+    case sentencePiece(SentencePieceModel)
+    case characterPair(CharacterPairModel)
   }
 
   let model: Model
@@ -66,6 +68,12 @@ public struct Tokenizer: Sendable {
     switch model {
     case .wordPiece(let wordPiece):
       wordPiece.encode(Substring(text), into: &output)
+    case .sentencePiece(let sentencePiece):
+      // Every run of text starts the input or follows a special token, which is where
+      // llama.cpp puts the space prefix.
+      sentencePiece.encode(Substring(text), into: &output)
+    case .characterPair(let characterPair):
+      characterPair.encode(Substring(text), atStart: segment.startIndex == 0, into: &output)
     case .bytePair(let bytePair, let preTokenizer):
       let scalars = Array(text.unicodeScalars)
       // UTF-8 offset of each scalar, so a piece's bytes are a slice of the segment.

@@ -157,6 +157,57 @@ struct EvaluateCommandTests {
     #expect(full > 0.99999, "k = E is the dense model: cosine \(full)")
     #expect(sparse < full - 1e-4 && sparse > 0.5, "k = 2 of 16: cosine \(sparse)")
     #expect(abs((results[1]["loss"]?.doubleValue ?? 0) - (1 - sparse)) < 1e-12)
+    // MiniLM has no masked-LM head: no masked-LM figures at all.
+    #expect(report["dense"]?["masked_lm_loss"] == nil)
+    #expect(results.allSatisfy { $0["masked_lm_loss"] == nil })
+    #expect(report["mask_seed"] == nil)
+  }
+
+  @Test("An encoder with a masked-LM head: masked-LM loss for dense and each k, equal at k = E")
+  func maskedLMLoss() throws {
+    let model = TestPaths.fixtures + "/models/bert-tiny-mlm"
+    let directory = try TemporaryDirectory()
+    let container = directory.file("mlm.emoe")
+    let converted = try CommandRunner.run([
+      "convert", model, container, "--restarts", "1", "--quiet",
+    ])
+    try #require(converted.status == 0, "\(converted.stderr)")
+    func evaluate(_ extra: [String]) throws -> JSONValue {
+      try Self.json(
+        CommandRunner.run(
+          ["evaluate", container, "--text", Self.licence, "--source", model, "--json", "--quiet"]
+            + extra))
+    }
+    let report = try evaluate([])
+    #expect(report["measure"] == .string("cosine"))
+    #expect(report["mask_seed"]?.intValue == 0)
+    let masked = try #require(report["masked_tokens"]?.intValue)
+    #expect(masked > 50, "15 % of the ordinary tokens of the sentences: \(masked)")
+    let dense = try #require(report["dense"]?["masked_lm_loss"]?.doubleValue)
+    #expect(dense.isFinite && dense > 0)
+    let results = try #require(report["results"]?.arrayValue)
+    try #require(results.count >= 2)
+    let experts = try #require(report["layers"]?.arrayValue?.first?["experts"]?.intValue)
+    #expect(results[0]["top_k"]?.intValue == experts)
+    let full = try #require(results[0]["masked_lm_loss"]?["loss"]?.doubleValue)
+    #expect(abs(full / dense - 1) < 1e-5, "k = E is the dense model: \(full) vs \(dense)")
+    #expect(
+      abs((results[0]["masked_lm_loss"]?["increase"]?.doubleValue ?? 1) - (full / dense - 1))
+        < 1e-12)
+    let last = try #require(results.last?["masked_lm_loss"]?["loss"]?.doubleValue)
+    #expect(last != full, "k = E/4 changes the masked-LM loss")
+    // The seed is recorded and picks the positions: another seed, another dense loss.
+    let other = try evaluate(["--mask-seed", "9"])
+    #expect(other["mask_seed"]?.intValue == 9)
+    #expect(other["dense"]?["masked_lm_loss"]?.doubleValue != dense)
+    #expect(try evaluate([])["dense"]?["masked_lm_loss"]?.doubleValue == dense)
+    // The HTML report shows the masked-LM losses too.
+    let page = directory.file("report.html")
+    _ = try evaluate(["--report", page])
+    let html = try String(contentsOfFile: page, encoding: .utf8)
+    #expect(html.contains("<h2>Masked-LM loss</h2>"))
+    let rounded = (dense * 10_000).rounded() / 10_000
+    #expect(html.contains("<td>\(rounded)"), "the dense loss \(rounded) is in the page")
   }
 
   @Test(

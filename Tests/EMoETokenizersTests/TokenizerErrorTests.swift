@@ -84,9 +84,9 @@ struct TokenizerErrorTests {
     Self.expectError(
       {
         try Tokenizer.load(
-          gguf: Self.gguf(replacing("tokenizer.ggml.model", .string("llama")), in: directory))
+          gguf: Self.gguf(replacing("tokenizer.ggml.model", .string("rwkv")), in: directory))
       },
-      key: "tokenizer.ggml.model", containing: "'llama' is not supported")
+      key: "tokenizer.ggml.model", containing: "'rwkv' is not supported")
     Self.expectError(
       {
         try Tokenizer.load(

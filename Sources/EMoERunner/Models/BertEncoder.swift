@@ -7,7 +7,8 @@ import EMoENumerics
 ///
 /// Embeddings (word + position + token type, LayerNorm), then per layer: multi-head
 /// self-attention with biases, output projection, residual and LayerNorm (post-LN), the FFN,
-/// residual and LayerNorm. Any layer's FFN can be replaced, e.g. by an ``ExpertFFN``.
+/// residual and LayerNorm. Any layer's FFN can be replaced, e.g. by an ``ExpertFFN``. A
+/// BertForMaskedLM checkpoint's head is loaded too (``maskedLMHead``).
 public struct BertEncoder: Sendable {
   struct Layer: Sendable {
     var query: [Float]
@@ -33,6 +34,8 @@ public struct BertEncoder: Sendable {
   let embeddingNormWeight: [Float]
   let embeddingNormBias: [Float]
   let layers: [Layer]
+  /// The masked-LM head (`cls.predictions`), when the checkpoint has one.
+  public let maskedLMHead: BertMaskedLMHead?
 
   /// Loads every weight of a BERT checkpoint as F32 (names with or without the `bert.` prefix).
   ///
@@ -104,6 +107,8 @@ public struct BertEncoder: Sendable {
           outputNormBias: try normBias(p + "output.LayerNorm")))
     }
     self.layers = layers
+    maskedLMHead = try BertMaskedLMHead(
+      reader: reader, configuration: config, wordEmbeddings: wordEmbeddings)
   }
 
   /// The source FFN of layer `layer` (0-based).
