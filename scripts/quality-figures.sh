@@ -30,8 +30,8 @@ evaluate keys "$out/keys.emoe" --top-k 48,32,16 --router average-key,up,up-abs,i
   --baseline random
 convert "$out/shared25.emoe" "${cal[@]}" --shared-neurons 25% --experts 48
 evaluate shared25 "$out/shared25.emoe" --top-k 32,16 --router average-key,inter-abs
-convert "$out/shared12.emoe" "${cal[@]}" --shared-neurons 12.5% --experts 56
-evaluate shared12 "$out/shared12.emoe" --top-k 8 --router average-key,inter-abs
+convert "$out/shared12.emoe" "${cal[@]}" --shared-neurons 12.5% --experts 48
+evaluate shared12 "$out/shared12.emoe" --top-k 7,20 --router average-key,inter-abs
 convert "$out/activations.emoe" "${cal[@]}" --cluster-on activations
 evaluate activations "$out/activations.emoe" --top-k 48,32,16
 convert "$out/shared25-activations.emoe" "${cal[@]}" --shared-neurons 25% --experts 48 \

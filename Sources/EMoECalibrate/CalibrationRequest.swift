@@ -17,6 +17,8 @@ public struct CalibrationRequest: Sendable {
   /// The quality to keep while choosing layers and top-k, or `nil` to convert the planned
   /// layers at the planned top-k.
   public var bound: CalibrationBound?
+  /// Whether expert sizes may differ by one (`--allow-uneven`).
+  public var allowUneven: Bool
 
   /// The default number of calibration tokens.
   public static let defaultMaximumTokens = 512
@@ -25,7 +27,7 @@ public struct CalibrationRequest: Sendable {
   public init(
     text: String, tokenizer: String? = nil, maximumTokens: Int = defaultMaximumTokens,
     window: Int = 512, sharedNeurons: SharedNeurons? = nil,
-    clusterOnActivations: Bool = false, bound: CalibrationBound? = nil
+    clusterOnActivations: Bool = false, bound: CalibrationBound? = nil, allowUneven: Bool = false
   ) {
     self.text = text
     self.tokenizer = tokenizer
@@ -34,6 +36,7 @@ public struct CalibrationRequest: Sendable {
     self.sharedNeurons = sharedNeurons
     self.clusterOnActivations = clusterOnActivations
     self.bound = bound
+    self.allowUneven = allowUneven
   }
 
   /// Whether the per-neuron activations are needed (shared neurons or activation clusters).

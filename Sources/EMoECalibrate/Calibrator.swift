@@ -41,7 +41,7 @@ public enum Calibrator {
     progress("dense model on \(measure.tokenCount) calibration tokens")
     let denseValue = try measure.dense(recording: recorders)
     let grouper = NeuronGrouper(
-      experts: plan.experts, allowUneven: plan.options.allowUneven, seed: plan.options.seed,
+      experts: plan.experts, allowUneven: request.allowUneven, seed: plan.options.seed,
       restarts: plan.options.restarts, onActivations: request.clusterOnActivations,
       keysFromUp: plan.options.clusterOn == .up)
     var groupings: [Int: NeuronGrouping] = [:]
@@ -54,7 +54,7 @@ public enum Calibrator {
         ? LayerActivations(ffn: dense, inputs: recorders[layer.index]!.inputs) : nil
       let sharedCount = request.sharedCount(
         neurons: dense.intermediateSize, experts: plan.experts,
-        allowUneven: plan.options.allowUneven)
+        allowUneven: request.allowUneven)
       let shared = activations.map { NeuronGrouper.sharedNeurons($0, count: sharedCount) } ?? []
       let grouping = try grouper.group(
         layer: layer.index, dense: dense, activations: activations, shared: shared)

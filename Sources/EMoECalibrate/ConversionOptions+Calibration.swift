@@ -12,6 +12,8 @@ extension ConversionOptions {
     options.maxPerplexityIncrease = nil
     options.minCosine = nil
     if options.clusterOn == .activations { options.clusterOn = .gate }
+    // E must divide n - S, not n: the groupings are checked against that when planned.
+    if sharedNeurons != nil { options.allowUneven = true }
     return options
   }
 
@@ -30,6 +32,6 @@ extension CalibrationRequest {
     self.init(
       text: text, maximumTokens: options.calibrationTokens ?? Self.defaultMaximumTokens,
       sharedNeurons: options.sharedNeurons, clusterOnActivations: options.clusterOn == .activations,
-      bound: options.calibrationBound)
+      bound: options.calibrationBound, allowUneven: options.allowUneven)
   }
 }
