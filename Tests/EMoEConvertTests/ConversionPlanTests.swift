@@ -191,14 +191,19 @@ struct ConversionPlanTests {
     let options = ConversionOptions(
       experts: 8, topK: 3, layers: "last:2", clusterOn: .up, quantize: .int8,
       compressionLevel: 5, seed: 9, threads: 2, ffnPattern: "w1=a.{L}.w,w2=b.{L}.w",
-      restarts: 4, allowUneven: true, routerBias: true)
+      restarts: 4, allowUneven: true, routerBias: true, sharedNeurons: .fraction(0.125),
+      calibration: "text.txt", calibrationTokens: 300, maxPerplexityIncrease: 0.25, router: .up)
     var parsed = try ConversionOptions(json: options.json)
+    var encoder = options
+    encoder.maxPerplexityIncrease = nil
+    encoder.minCosine = 0.9
+    #expect(try ConversionOptions(json: encoder.json) == encoder)
     #expect(parsed.threads == nil, "the thread count is not recorded")
     parsed.threads = 2
     #expect(parsed == options)
     #expect(
       ConversionOptions().json.serialized()
-        == #"{"experts":null,"top_k":null,"layers":null,"cluster_on":"gate","quantize":"none","compress":null,"seed":0,"restarts":null,"allow_uneven":false,"router_bias":false,"ffn_pattern":null,"shared_neurons":null,"calibration":null}"#
+        == #"{"experts":null,"top_k":null,"layers":null,"cluster_on":"gate","quantize":"none","compress":null,"seed":0,"restarts":null,"allow_uneven":false,"router_bias":false,"ffn_pattern":null,"shared_neurons":null,"calibration":null,"calibration_tokens":null,"max_ppl_increase":null,"min_cosine":null}"#
     )
     // Containers written before the router was called the router record `gate_bias`.
     let old = try ConversionOptions(json: .object([JSONMember("gate_bias", .bool(true))]))

@@ -146,3 +146,58 @@ struct RouterOracleTests {
     #expect((report["distinct_selections"]?.intValue ?? 0) >= 3, "\(report.serialized())")
   }
 }
+
+/// `evaluate --router` on the llama fixture: one result per router, the oracle mark, the
+/// active fraction of each, and one chart series per router in the report.
+@Suite("evaluate with several routers")
+struct EvaluateRoutersTests {
+  @Test("one result per router and k; oracles marked; up-abs counts the full up projection")
+  func routers() throws {
+    let directory = try TemporaryDirectory()
+    let path = directory.file("llama.emoe")
+    let plan = try ConversionPlan(
+      input: TestPaths.fixtures + "/models/llama-tiny",
+      options: ConversionOptions(experts: 8, topK: 2, layers: "2,3", restarts: 1))
+    _ = try Converter(plan: plan, tool: ContainerTool(name: "emoe-pack", version: "0.1.0")).run(
+      output: path)
+    let ids: [Int64] = (0..<40).map { Int64(($0 * 37 + 5) % 96) }
+    let tokens = directory.file("ids.safetensors")
+    try SafeTensorsWriter.write(
+      to: tokens,
+      tensors: [
+        Tensor(
+          name: "input_ids", dtype: .i64, shape: [1, ids.count],
+          storage: .owned(ids.withUnsafeBytes { Array($0) }))
+      ])
+    let report = try QualityEvaluator.evaluate(
+      QualityRequest(
+        model: path, tokens: tokens, topK: [2, 8], routers: [.averageKey, .upAbs, .interAbs]))
+    #expect(
+      report.points.map(\.router) == [
+        .averageKey, .averageKey, .upAbs, .upAbs, .interAbs, .interAbs,
+      ])
+    let results = try #require(report.json()["results"]?.arrayValue)
+    #expect(results.map { $0["router"]?.stringValue ?? "" } == report.points.map(\.router.rawValue))
+    #expect(results.map { $0["oracle"] } == [nil, nil, nil, nil, .bool(true), .bool(true)])
+    // At k = E every router computes the dense FFN.
+    for index in [1, 3, 5] {
+      #expect(abs(report.points[index].value / report.dense - 1) < 1e-4, "\(index)")
+    }
+    // d 64, n 256, 2 of 8 experts of 32 neurons.
+    let d = 64.0
+    let n = 256.0
+    let selected = 64.0
+    #expect(
+      abs(report.points[0].active.convertedLayers - (3 * d * selected + 8 * d) / (3 * d * n))
+        < 1e-12)
+    #expect(
+      abs(report.points[2].active.convertedLayers - (d * n + 2 * d * selected) / (3 * d * n))
+        < 1e-12)
+    #expect(report.points[4].active.convertedLayers == report.points[0].active.convertedLayers)
+    let html = report.html()
+    #expect(html.components(separatedBy: "<polyline").count - 1 == 3)
+    for name in ["router average-key", "router up-abs", "router inter-abs (oracle)"] {
+      #expect(html.contains(name), "\(name)")
+    }
+  }
+}
