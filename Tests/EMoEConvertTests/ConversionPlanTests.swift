@@ -197,6 +197,7 @@ struct ConversionPlanTests {
     var encoder = options
     encoder.maxPerplexityIncrease = nil
     encoder.minCosine = 0.9
+    encoder.threads = nil
     #expect(try ConversionOptions(json: encoder.json) == encoder)
     #expect(parsed.threads == nil, "the thread count is not recorded")
     parsed.threads = 2
