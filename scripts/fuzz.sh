@@ -35,7 +35,7 @@ CRYPTO="CCryptoBoringSSL CCryptoBoringSSLShims CryptoBoringWrapper Crypto"
 modules_for() {
   case "$1" in
   safetensors | gguf | container) echo "$CRYPTO EMoECore EMoEFormats" ;;
-  batch) echo "$CRYPTO EMoECore EMoEFormats _NumericsShims RealModule EMoENumerics EMoEModel EMoEConvert EMoERunner EMoEVerify EMoEBatch" ;;
+  batch) echo "$CRYPTO EMoECore EMoEFormats _NumericsShims RealModule EMoENumerics EMoEModel EMoEConvert EMoERunner EMoEVerify EMoETokenizers EMoEEvaluate EMoECalibrate EMoEBatch" ;;
   *) echo "unknown fuzz target '$1' (expected: ${ALL_TARGETS[*]})" >&2; exit 64 ;;
   esac
 }
