@@ -1,5 +1,6 @@
 import EMoECore
 import EMoEFormats
+import EMoEModel
 import EMoENumerics
 
 /// A LLaMA-family decoder run in F32 over one sequence of token ids, for comparing a source
@@ -100,11 +101,13 @@ public struct LlamaDecoder: Sendable {
       var queryBias = try bias("self_attn.q_proj", "attn_q", qWidth)
       var keyBias = try bias("self_attn.k_proj", "attn_k", kvWidth)
       if names == .gguf {
-        query = Self.unpermuteRows(query, heads: config.headCount, columns: d)
-        key = Self.unpermuteRows(key, heads: config.keyValueHeadCount, columns: d)
-        queryBias = queryBias.map { Self.unpermuteRows($0, heads: config.headCount, columns: 1) }
+        query = LlamaRotaryPermutation.unpermute(query, heads: config.headCount, columns: d)
+        key = LlamaRotaryPermutation.unpermute(key, heads: config.keyValueHeadCount, columns: d)
+        queryBias = queryBias.map {
+          LlamaRotaryPermutation.unpermute($0, heads: config.headCount, columns: 1)
+        }
         keyBias = keyBias.map {
-          Self.unpermuteRows($0, heads: config.keyValueHeadCount, columns: 1)
+          LlamaRotaryPermutation.unpermute($0, heads: config.keyValueHeadCount, columns: 1)
         }
       }
       let gate = try LinearWeights(
@@ -129,25 +132,6 @@ public struct LlamaDecoder: Sendable {
             downBias: try bias("mlp.down_proj", "ffn_down", d))))
     }
     self.layers = layers
-  }
-
-  /// Undoes llama.cpp's q/k permutation (`convert_hf_to_gguf.py` `LlamaModel.permute`): within
-  /// each head of size hd, GGUF row `2i + j` holds Hugging Face row `j · hd/2 + i`.
-  static func unpermuteRows(_ values: [Float], heads: Int, columns: Int) -> [Float] {
-    let rows = values.count / columns
-    let headSize = rows / heads
-    let half = headSize / 2
-    var result = [Float](repeating: 0, count: values.count)
-    for head in 0..<heads {
-      for i in 0..<half {
-        for j in 0..<2 {
-          let target = (head * headSize + j * half + i) * columns
-          let source = (head * headSize + 2 * i + j) * columns
-          for column in 0..<columns { result[target + column] = values[source + column] }
-        }
-      }
-    }
-    return result
   }
 
   /// The source FFN of layer `layer` (0-based).
