@@ -18,9 +18,10 @@ fi
 if [ "${EMOE_SKIP_PYTHON:-0}" != "1" ]; then
   if ! python3 -c 'import numpy, safetensors, gguf, jsonschema, k_means_constrained, tokenizers, sentencepiece, torch, transformers, llama_cpp' >/dev/null 2>&1; then
     echo "setup: installing Python test oracles (a first llama-cpp-python build takes minutes)" >&2
-    # Two compile jobs, and no llama.cpp programs: only the library the Python package loads.
+    # Two compile jobs, and no llama.cpp programs or multimodal library: only the text library
+    # the Python package loads.
     CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
-      CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF}" \
+      CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAVA_BUILD=OFF}" \
       python3 -m pip install -q --disable-pip-version-check -r scripts/requirements.txt
   fi
 fi
