@@ -27,12 +27,26 @@ public struct LlamaConfiguration: Sendable, Equatable {
   public var tiedEmbeddings: Bool
   /// The GLU gate activation.
   public var activation: Activation
+  /// Whether each head's queries and keys pass through an RMSNorm before the rotary embedding
+  /// (Qwen3's `q_norm` and `k_norm`).
+  public var queryKeyNorm: Bool
+  /// Mistral's sliding attention window: sequences longer than it are refused, since the
+  /// runner attends to every earlier position.
+  public var slidingWindow: Int?
+
+  /// The `model_type` values whose decoders this runner computes exactly.
+  ///
+  /// Each is checked against PyTorch (Tests/EMoERunnerTests). Other families that share
+  /// LLaMA's tensor names (Gemma's (1 + w) norms and embedding scale, Phi-3's fused
+  /// projections, …) compute something else, so they are refused rather than approximated.
+  public static let supportedModelTypes = ["llama", "mistral", "qwen2", "qwen3"]
 
   /// Creates a configuration.
   public init(
     vocabularySize: Int, hiddenSize: Int, layerCount: Int, headCount: Int,
     keyValueHeadCount: Int, headDimension: Int, intermediateSize: Int, rmsNormEpsilon: Float,
-    ropeTheta: Float, tiedEmbeddings: Bool, activation: Activation = .silu
+    ropeTheta: Float, tiedEmbeddings: Bool, activation: Activation = .silu,
+    queryKeyNorm: Bool = false, slidingWindow: Int? = nil
   ) {
     self.vocabularySize = vocabularySize
     self.hiddenSize = hiddenSize
@@ -45,12 +59,28 @@ public struct LlamaConfiguration: Sendable, Equatable {
     self.ropeTheta = ropeTheta
     self.tiedEmbeddings = tiedEmbeddings
     self.activation = activation
+    self.queryKeyNorm = queryKeyNorm
+    self.slidingWindow = slidingWindow
   }
 
   /// Reads a Hugging Face `config.json` (LlamaConfig keys).
   ///
-  /// - Throws: ``RunnerError`` naming the first missing or unsupported key.
+  /// - Throws: ``RunnerError`` naming the first missing or unsupported key, or a `model_type`
+  ///   outside ``supportedModelTypes``.
   public init(config: JSONValue, file: String) throws(RunnerError) {
+    let modelType = config["model_type"]?.stringValue
+    if let modelType, !Self.supportedModelTypes.contains(modelType) {
+      throw RunnerError(
+        "model_type '\(modelType)' has no whole-model runner here: it computes "
+          + Self.supportedModelTypes.joined(separator: ", ")
+          + " decoders, and another family with the same tensor names would give wrong logits",
+        file: file, key: "model_type")
+    }
+    if config["use_sliding_window"]?.boolValue == true {
+      throw RunnerError(
+        "sliding-window attention in some layers is not supported", file: file,
+        key: "use_sliding_window")
+    }
     func integer(_ key: String, default value: Int? = nil) throws(RunnerError) -> Int {
       if let found = config[key]?.intValue, found > 0 { return found }
       if config[key] == nil || config[key] == .null, let value { return value }
@@ -80,7 +110,9 @@ public struct LlamaConfiguration: Sendable, Equatable {
       headDimension: try integer("head_dim", default: hidden / heads),
       intermediateSize: try integer("intermediate_size"),
       rmsNormEpsilon: Float(config["rms_norm_eps"]?.doubleValue ?? 1e-6), ropeTheta: Float(theta),
-      tiedEmbeddings: config["tie_word_embeddings"]?.boolValue ?? false, activation: activation)
+      tiedEmbeddings: config["tie_word_embeddings"]?.boolValue ?? false, activation: activation,
+      queryKeyNorm: modelType == "qwen3",
+      slidingWindow: modelType == "mistral" ? config["sliding_window"]?.intValue : nil)
     try validate(file: file)
   }
 

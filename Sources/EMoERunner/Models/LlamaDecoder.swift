@@ -21,6 +21,9 @@ public struct LlamaDecoder: Sendable {
     var keyBias: [Float]?
     var value: [Float]
     var valueBias: [Float]?
+    /// Qwen3's per-head RMSNorm weights for queries and keys, `[headDimension]` each.
+    var queryNorm: [Float]?
+    var keyNorm: [Float]?
     var output: [Float]
     var outputBias: [Float]?
     var feedForwardNorm: [Float]
@@ -110,6 +113,21 @@ public struct LlamaDecoder: Sendable {
           LlamaRotaryPermutation.unpermute($0, heads: config.keyValueHeadCount, columns: 1)
         }
       }
+      var queryNorm: [Float]? = nil
+      var keyNorm: [Float]? = nil
+      let hd = config.headDimension
+      if config.queryKeyNorm {
+        queryNorm = try weight("self_attn.q_norm", "attn_q_norm", [hd])
+        keyNorm = try weight("self_attn.k_norm", "attn_k_norm", [hd])
+      } else {
+        // A norm the configuration does not announce would be silently skipped.
+        let stray = name(hf + "self_attn.q_norm.weight", gg + "attn_q_norm.weight")
+        if reader.has(stray) {
+          throw RunnerError(
+            "the model has per-head query norms, which only model_type qwen3 declares",
+            file: reader.source.path, tensor: stray)
+        }
+      }
       let gate = try LinearWeights(
         values: weight("mlp.gate_proj", "ffn_gate", [n, d]), inputs: d, outputs: n)
       let up = try LinearWeights(
@@ -122,6 +140,7 @@ public struct LlamaDecoder: Sendable {
           query: query, queryBias: queryBias, key: key, keyBias: keyBias,
           value: try weight("self_attn.v_proj", "attn_v", [kvWidth, d]),
           valueBias: try bias("self_attn.v_proj", "attn_v", kvWidth),
+          queryNorm: queryNorm, keyNorm: keyNorm,
           output: try weight("self_attn.o_proj", "attn_output", [d, qWidth]),
           outputBias: try bias("self_attn.o_proj", "attn_output", d),
           feedForwardNorm: try weight("post_attention_layernorm", "ffn_norm", [d]),
@@ -149,6 +168,10 @@ public struct LlamaDecoder: Sendable {
     let d = config.hiddenSize
     let count = tokens.count
     guard count > 0 else { throw RunnerError("no tokens to run") }
+    if let window = config.slidingWindow, count > window {
+      throw RunnerError(
+        "\(count) tokens exceed the model's sliding attention window of \(window)")
+    }
     for token in tokens where !(0..<config.vocabularySize).contains(token) {
       throw RunnerError("token id \(token) is outside the vocabulary of \(config.vocabularySize)")
     }
@@ -186,6 +209,15 @@ public struct LlamaDecoder: Sendable {
       TransformerMath.linear(
         normed.pointer, rows: count, weight: layer.value, bias: layer.valueBias, inputs: d,
         outputs: kvWidth, into: v.pointer)
+      if let queryNorm = layer.queryNorm, let keyNorm = layer.keyNorm {
+        // In place: each head's values are read before they are written.
+        TransformerMath.rmsNorm(
+          q.pointer, rows: count * config.headCount, columns: config.headDimension,
+          weight: queryNorm, epsilon: config.rmsNormEpsilon, into: q.pointer)
+        TransformerMath.rmsNorm(
+          k.pointer, rows: count * config.keyValueHeadCount, columns: config.headDimension,
+          weight: keyNorm, epsilon: config.rmsNormEpsilon, into: k.pointer)
+      }
       TransformerMath.applyRope(
         q.pointer, tokens: count, heads: config.headCount, headDimension: config.headDimension,
         tables: tables)
