@@ -157,6 +157,7 @@ extension Architecture {
     guard let config = source.config else { return family.defaultActivation }
     for key in family.activationKeys {
       guard let name = config[key]?.stringValue else { continue }
+      if let alias = family.activationAliases[name] { return alias }
       guard let activation = FFNActivation(configName: name) else {
         let configPath =
           FileSystem.directory(of: source.files.first ?? source.path) + "/config.json"

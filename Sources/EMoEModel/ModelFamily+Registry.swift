@@ -34,6 +34,25 @@ extension ModelFamily {
       name: "qwen3", displayName: "Qwen3", modelTypes: ["qwen3"], classStems: ["Qwen3"],
       ffn: llamaFFN, defaultActivation: .silu, scale: .decoder),
     ModelFamily(
+      name: "gemma", displayName: "Gemma", modelTypes: ["gemma"], classStems: ["Gemma"],
+      ffn: llamaFFN, defaultActivation: .geluTanh, activationKeys: ["hidden_act"],
+      activationAliases: ["gelu": .geluTanh], scale: .decoder),
+    ModelFamily(
+      name: "gemma2", displayName: "Gemma 2", modelTypes: ["gemma2"], classStems: ["Gemma2"],
+      ffn: llamaFFN, defaultActivation: .geluTanh, activationKeys: ["hidden_activation"],
+      scale: .decoder),
+    ModelFamily(
+      name: "gemma3", displayName: "Gemma 3", modelTypes: ["gemma3_text"],
+      classStems: ["Gemma3"], ffn: llamaFFN, defaultActivation: .geluTanh,
+      activationKeys: ["hidden_activation"], scale: .decoder),
+    ModelFamily(
+      name: "gguf-gemma", displayName: "Gemma-family GGUF",
+      ggufArchitectures: ["gemma", "gemma2", "gemma3"],
+      ffn: .glu(
+        gate: "blk.{L}.ffn_gate.weight", up: "blk.{L}.ffn_up.weight",
+        down: "blk.{L}.ffn_down.weight"),
+      defaultActivation: .geluTanh, scale: .decoder),
+    ModelFamily(
       name: "gguf-llama", displayName: "llama-family GGUF",
       ggufArchitectures: ["llama", "mistral", "qwen2", "qwen3"],
       ffn: .glu(

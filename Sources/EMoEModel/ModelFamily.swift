@@ -20,6 +20,9 @@ public struct ModelFamily: Sendable, Hashable, CustomStringConvertible {
   public var defaultActivation: FFNActivation
   /// config.json keys naming the activation, tried in order.
   public var activationKeys: [String]
+  /// config.json activation values this family reads differently from their usual meaning
+  /// (Gemma's legacy `gelu` is the tanh approximation, as transformers' GemmaConfig says).
+  public var activationAliases: [String: FFNActivation]
   /// config.json keys holding the number of layers, tried in order.
   public var layerCountKeys: [String]
   /// Which of the paper's default settings applies (see ``ConversionDefaults``).
@@ -30,6 +33,7 @@ public struct ModelFamily: Sendable, Hashable, CustomStringConvertible {
     name: String, displayName: String, modelTypes: [String] = [], classStems: [String] = [],
     ggufArchitectures: [String] = [], ffn: FFNPattern, defaultActivation: FFNActivation,
     activationKeys: [String] = ["hidden_act", "activation_function"],
+    activationAliases: [String: FFNActivation] = [:],
     layerCountKeys: [String] = ["num_hidden_layers", "n_layer"], scale: ModelScale
   ) {
     self.name = name
@@ -40,6 +44,7 @@ public struct ModelFamily: Sendable, Hashable, CustomStringConvertible {
     self.ffn = ffn
     self.defaultActivation = defaultActivation
     self.activationKeys = activationKeys
+    self.activationAliases = activationAliases
     self.layerCountKeys = layerCountKeys
     self.scale = scale
   }

@@ -34,11 +34,12 @@ public enum WholeModel: Sendable {
       switch architecture.family.name {
       case "bert":
         self = .encoder(try BertEncoder(source: source))
-      case "llama", "mistral", "qwen2", "qwen3", "gguf-llama":
+      case "llama", "mistral", "qwen2", "qwen3", "gguf-llama", "gemma", "gemma2":
         self = .decoder(try LlamaDecoder(source: source))
       default:
         throw VerificationError(
-          "whole-model runs support BERT encoders and LLaMA-family decoders; this model is "
+          "whole-model runs support BERT encoders and LLaMA-family and Gemma 1/2 decoders; "
+            + "this model is "
             + architecture.family.displayName, location: ErrorLocation(file: source.path))
       }
     } catch {

@@ -106,7 +106,7 @@ struct ArchitectureDetectionTests {
   }
 
   @Test(
-    "config.json model_type picks RoBERTa, ViT, Mistral, Qwen2 and Qwen3 over shared layouts",
+    "config.json model_type picks RoBERTa, ViT, Mistral, Qwen2, Qwen3 and Gemma over shared layouts",
     .enabled(if: Oracles.python(["numpy", "safetensors"])),
     arguments: [
       ("roberta", "bert", "roberta", FFNActivation.gelu),
@@ -114,6 +114,9 @@ struct ArchitectureDetectionTests {
       ("mistral", "llama", "mistral", .silu),
       ("qwen2", "llama", "qwen2", .silu),
       ("qwen3", "llama", "qwen3", .silu),
+      ("gemma", "llama", "gemma", .geluTanh),
+      ("gemma2", "llama", "gemma2", .geluTanh),
+      ("gemma3_text", "llama", "gemma3", .geluTanh),
     ])
   func sharedLayouts(modelType: String, layout: String, family: String, activation: FFNActivation)
     throws
@@ -135,6 +138,28 @@ struct ArchitectureDetectionTests {
     #expect(architecture.family.name == family)
     #expect(architecture.activation == activation)
     #expect(architecture.isGLU == (layout == "llama"))
+  }
+
+  @Test(
+    "Gemma's legacy hidden_act gelu is the tanh approximation; Gemma 2 reads hidden_activation",
+    .enabled(if: Oracles.python(["numpy", "safetensors"])),
+    arguments: [
+      ("{'model_type': 'gemma', 'hidden_act': 'gelu'}", FFNActivation.geluTanh),
+      ("{'model_type': 'gemma', 'hidden_act': 'silu'}", .silu),
+      ("{'model_type': 'gemma2', 'hidden_act': 'silu', 'hidden_activation': 'gelu'}", .gelu),
+      ("{'model_type': 'llama', 'hidden_act': 'gelu'}", .gelu),
+    ])
+  func gemmaActivations(config: String, activation: FFNActivation) throws {
+    try PythonOracle.require(["numpy", "safetensors"])
+    let folder = try TemporaryDirectory()
+    try ModelFixtures.write(
+      folder: folder.path,
+      tensors: """
+        {f'model.layers.{i}.mlp.{p}_proj.weight': rng.standard_normal((16, 64) if p == 'down' else (64, 16)).astype(np.float32)
+         for i in range(3) for p in ('gate', 'up', 'down')}
+        """, config: config)
+    let architecture = try Architecture.detect(SafeTensorsCheckpoint(path: folder.path))
+    #expect(architecture.activation == activation, "\(config)")
   }
 
   @Test(

@@ -33,20 +33,22 @@ public struct LlamaConfiguration: Sendable, Equatable {
   /// Mistral's sliding attention window: sequences longer than it are refused, since the
   /// runner attends to every earlier position.
   public var slidingWindow: Int?
+  /// Gemma's and Gemma 2's differences, or `nil` for the LLaMA computation.
+  public var gemma: GemmaOptions?
 
   /// The `model_type` values whose decoders this runner computes exactly.
   ///
   /// Each is checked against PyTorch (Tests/EMoERunnerTests). Other families that share
-  /// LLaMA's tensor names (Gemma's (1 + w) norms and embedding scale, Phi-3's fused
-  /// projections, …) compute something else, so they are refused rather than approximated.
-  public static let supportedModelTypes = ["llama", "mistral", "qwen2", "qwen3"]
+  /// LLaMA's tensor names (Gemma 3's local and global rotary bases, Phi-3's fused projections,
+  /// …) compute something else, so they are refused rather than approximated.
+  public static let supportedModelTypes = ["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2"]
 
   /// Creates a configuration.
   public init(
     vocabularySize: Int, hiddenSize: Int, layerCount: Int, headCount: Int,
     keyValueHeadCount: Int, headDimension: Int, intermediateSize: Int, rmsNormEpsilon: Float,
     ropeTheta: Float, tiedEmbeddings: Bool, activation: Activation = .silu,
-    queryKeyNorm: Bool = false, slidingWindow: Int? = nil
+    queryKeyNorm: Bool = false, slidingWindow: Int? = nil, gemma: GemmaOptions? = nil
   ) {
     self.vocabularySize = vocabularySize
     self.hiddenSize = hiddenSize
@@ -61,6 +63,7 @@ public struct LlamaConfiguration: Sendable, Equatable {
     self.activation = activation
     self.queryKeyNorm = queryKeyNorm
     self.slidingWindow = slidingWindow
+    self.gemma = gemma
   }
 
   /// Reads a Hugging Face `config.json` (LlamaConfig keys).
@@ -86,10 +89,16 @@ public struct LlamaConfiguration: Sendable, Equatable {
       if config[key] == nil || config[key] == .null, let value { return value }
       throw RunnerError("config.json needs a positive integer", file: file, key: key)
     }
-    let activationName = config["hidden_act"]?.stringValue ?? "silu"
+    let isGemma = modelType == "gemma" || modelType == "gemma2"
+    // Gemma 2 names the FFN activation `hidden_activation`; Gemma's legacy `gelu` means the
+    // tanh approximation, as transformers' GemmaConfig rewrites it.
+    let activationKey = modelType == "gemma2" ? "hidden_activation" : "hidden_act"
+    var activationName =
+      config[activationKey]?.stringValue ?? (isGemma ? "gelu_pytorch_tanh" : "silu")
+    if modelType == "gemma", activationName == "gelu" { activationName = "gelu_pytorch_tanh" }
     guard let activation = Activation(huggingFaceName: activationName) else {
       throw RunnerError(
-        "activation '\(activationName)' is not supported", file: file, key: "hidden_act")
+        "activation '\(activationName)' is not supported", file: file, key: activationKey)
     }
     for key in ["rope_scaling", "rope_parameters"] {
       if let type = config[key]?["rope_type"]?.stringValue ?? config[key]?["type"]?.stringValue,
@@ -112,7 +121,10 @@ public struct LlamaConfiguration: Sendable, Equatable {
       rmsNormEpsilon: Float(config["rms_norm_eps"]?.doubleValue ?? 1e-6), ropeTheta: Float(theta),
       tiedEmbeddings: config["tie_word_embeddings"]?.boolValue ?? false, activation: activation,
       queryKeyNorm: modelType == "qwen3",
-      slidingWindow: modelType == "mistral" ? config["sliding_window"]?.intValue : nil)
+      slidingWindow: ["mistral", "gemma2"].contains(modelType)
+        ? config["sliding_window"]?.intValue : nil,
+      gemma: isGemma
+        ? try Self.gemmaOptions(config, gemma2: modelType == "gemma2", file: file) : nil)
     try validate(file: file)
   }
 
@@ -167,6 +179,25 @@ public struct LlamaConfiguration: Sendable, Equatable {
         file: file, key: "llama.rope.dimension_count")
     }
     try validate(file: file)
+  }
+
+  /// Reads Gemma 2's query scale and soft caps (Gemma has none of them).
+  private static func gemmaOptions(_ config: JSONValue, gemma2: Bool, file: String)
+    throws(RunnerError) -> GemmaOptions
+  {
+    guard gemma2 else { return GemmaOptions(sandwichNorms: false) }
+    func positive(_ key: String) throws(RunnerError) -> Float? {
+      guard let value = config[key], value != .null else { return nil }
+      guard let number = value.doubleValue, number > 0, number.isFinite else {
+        throw RunnerError("needs a positive number or null", file: file, key: key)
+      }
+      return Float(number)
+    }
+    let scalar = try positive("query_pre_attn_scalar") ?? 256
+    return GemmaOptions(
+      sandwichNorms: true, attentionScale: 1 / scalar.squareRoot(),
+      attentionSoftcap: try positive("attn_logit_softcapping"),
+      finalSoftcap: try positive("final_logit_softcapping"))
   }
 
   private func validate(file: String) throws(RunnerError) {

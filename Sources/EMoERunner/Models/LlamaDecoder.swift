@@ -27,6 +27,9 @@ public struct LlamaDecoder: Sendable {
     var output: [Float]
     var outputBias: [Float]?
     var feedForwardNorm: [Float]
+    /// Gemma 2's norms of the attention and FFN outputs, before their residuals.
+    var postAttentionNorm: [Float]?
+    var postFeedForwardNorm: [Float]?
     var feedForward: DenseFFN
   }
 
@@ -80,7 +83,13 @@ public struct LlamaDecoder: Sendable {
     func name(_ hf: String, _ gguf: String) -> String { names == .gguf ? gguf : hf }
     embedding = try reader.floats(
       name("model.embed_tokens.weight", "token_embd.weight"), shape: [v, d])
-    finalNorm = try reader.floats(name("model.norm.weight", "output_norm.weight"), shape: [d])
+    // Gemma's RMSNorms multiply by 1 + w.
+    let normOffset: Float = config.gemma == nil ? 0 : 1
+    func norm(_ values: [Float]) -> [Float] {
+      normOffset == 0 ? values : values.map { $0 + normOffset }
+    }
+    finalNorm = norm(
+      try reader.floats(name("model.norm.weight", "output_norm.weight"), shape: [d]))
     let outputName = name("lm_head.weight", "output.weight")
     if config.tiedEmbeddings {
       outputProjection = nil
@@ -113,6 +122,15 @@ public struct LlamaDecoder: Sendable {
           LlamaRotaryPermutation.unpermute($0, heads: config.keyValueHeadCount, columns: 1)
         }
       }
+      let sandwich = config.gemma?.sandwichNorms == true
+      var postAttentionNorm: [Float]? = nil
+      var postFeedForwardNorm: [Float]? = nil
+      var feedForwardNorm = norm(try weight("post_attention_layernorm", "ffn_norm", [d]))
+      if sandwich {
+        postAttentionNorm = feedForwardNorm
+        feedForwardNorm = norm(try weight("pre_feedforward_layernorm", "ffn_pre_norm", [d]))
+        postFeedForwardNorm = norm(try weight("post_feedforward_layernorm", "ffn_post_norm", [d]))
+      }
       var queryNorm: [Float]? = nil
       var keyNorm: [Float]? = nil
       let hd = config.headDimension
@@ -136,14 +154,15 @@ public struct LlamaDecoder: Sendable {
         values: weight("mlp.down_proj", "ffn_down", [d, n]), inputs: n, outputs: d)
       layers.append(
         Layer(
-          attentionNorm: try weight("input_layernorm", "attn_norm", [d]),
+          attentionNorm: norm(try weight("input_layernorm", "attn_norm", [d])),
           query: query, queryBias: queryBias, key: key, keyBias: keyBias,
           value: try weight("self_attn.v_proj", "attn_v", [kvWidth, d]),
           valueBias: try bias("self_attn.v_proj", "attn_v", kvWidth),
           queryNorm: queryNorm, keyNorm: keyNorm,
           output: try weight("self_attn.o_proj", "attn_output", [d, qWidth]),
           outputBias: try bias("self_attn.o_proj", "attn_output", d),
-          feedForwardNorm: try weight("post_attention_layernorm", "ffn_norm", [d]),
+          feedForwardNorm: feedForwardNorm, postAttentionNorm: postAttentionNorm,
+          postFeedForwardNorm: postFeedForwardNorm,
           feedForward: try DenseFFN(
             form: .gated, activation: config.activation, gate: gate, up: up, down: down,
             gateBias: try bias("mlp.gate_proj", "ffn_gate", n),
@@ -188,6 +207,11 @@ public struct LlamaDecoder: Sendable {
         (hidden.pointer + position * d).update(from: e.baseAddress! + token * d, count: d)
       }
     }
+    if config.gemma != nil {
+      // Gemma scales the embedding by √d, rounded to the model's float type as transformers does.
+      let scale = Float(Double(d).squareRoot())
+      for index in 0..<(count * d) { hidden.pointer[index] *= scale }
+    }
     let normed = FloatBuffer(count: count * d)
     let q = FloatBuffer(count: count * qWidth)
     let k = FloatBuffer(count: count * kvWidth)
@@ -227,16 +251,27 @@ public struct LlamaDecoder: Sendable {
       TransformerMath.attention(
         q: q.pointer, k: k.pointer, v: v.pointer, tokens: count, heads: config.headCount,
         kvHeads: config.keyValueHeadCount, headDimension: config.headDimension, causal: true,
+        scale: config.gemma?.attentionScale, softcap: config.gemma?.attentionSoftcap,
         into: context.pointer)
       TransformerMath.linear(
         context.pointer, rows: count, weight: layer.output, bias: layer.outputBias,
         inputs: qWidth, outputs: d, into: update.pointer)
+      if let postAttentionNorm = layer.postAttentionNorm {
+        TransformerMath.rmsNorm(
+          update.pointer, rows: count, columns: d, weight: postAttentionNorm,
+          epsilon: config.rmsNormEpsilon, into: update.pointer)
+      }
       TransformerMath.addResidual(update.pointer, to: hidden.pointer, count: count * d)
       TransformerMath.rmsNorm(
         hidden.pointer, rows: count, columns: d, weight: layer.feedForwardNorm,
         epsilon: config.rmsNormEpsilon, into: normed.pointer)
       let block: any FeedForwardBlock = replacing[index] ?? layer.feedForward
       try block.forward(normed.pointer, tokens: count, into: update.pointer)
+      if let postFeedForwardNorm = layer.postFeedForwardNorm {
+        TransformerMath.rmsNorm(
+          update.pointer, rows: count, columns: d, weight: postFeedForwardNorm,
+          epsilon: config.rmsNormEpsilon, into: update.pointer)
+      }
       TransformerMath.addResidual(update.pointer, to: hidden.pointer, count: count * d)
     }
     TransformerMath.rmsNorm(
@@ -247,6 +282,9 @@ public struct LlamaDecoder: Sendable {
       TransformerMath.linear(
         normed.pointer, rows: count, weight: outputProjection ?? embedding, bias: nil,
         inputs: d, outputs: config.vocabularySize, into: out.baseAddress!)
+    }
+    if let cap = config.gemma?.finalSoftcap {
+      for index in logits.indices { logits[index] = cap * tanhf(logits[index] / cap) }
     }
     return Output(hiddenStates: normed.array, logits: logits)
   }

@@ -109,14 +109,14 @@ enum TransformerMath {
   /// `[tokens, heads · hd]`.
   static func attention(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, tokens: Int,
-    heads: Int, kvHeads: Int, headDimension: Int, causal: Bool,
-    into output: UnsafeMutablePointer<Float>
+    heads: Int, kvHeads: Int, headDimension: Int, causal: Bool, scale: Float? = nil,
+    softcap: Float? = nil, into output: UnsafeMutablePointer<Float>
   ) {
     let scores = FloatBuffer(count: tokens * tokens)
     let qStride = heads * headDimension
     let kvStride = kvHeads * headDimension
     let group = heads / kvHeads
-    let scale = 1 / Float(headDimension).squareRoot()
+    let scale = scale ?? 1 / Float(headDimension).squareRoot()
     for head in 0..<heads {
       let kvHead = head / group
       BLAS.sgemm(
@@ -124,6 +124,12 @@ enum TransformerMath {
         a: q + head * headDimension, lda: qStride, b: k + kvHead * headDimension, ldb: kvStride,
         c: scores.pointer, ldc: tokens)
       for row in 0..<tokens {
+        if let softcap {
+          let values = scores.pointer + row * tokens
+          for column in 0..<(causal ? row + 1 : tokens) {
+            values[column] = softcap * tanhf(values[column] / softcap)
+          }
+        }
         softmax(scores.pointer + row * tokens, count: causal ? row + 1 : tokens)
         if causal {
           (scores.pointer + row * tokens + row + 1).update(repeating: 0, count: tokens - row - 1)
