@@ -34,6 +34,21 @@ extension ModelFamily {
       name: "qwen3", displayName: "Qwen3", modelTypes: ["qwen3"], classStems: ["Qwen3"],
       ffn: llamaFFN, defaultActivation: .silu, scale: .decoder),
     ModelFamily(
+      name: "gpt-neox", displayName: "GPT-NeoX", modelTypes: ["gpt_neox"],
+      classStems: ["GPTNeoX"],
+      ffn: .plain(
+        w1: "gpt_neox.layers.{L}.mlp.dense_h_to_4h.weight",
+        b1: "gpt_neox.layers.{L}.mlp.dense_h_to_4h.bias",
+        w2: "gpt_neox.layers.{L}.mlp.dense_4h_to_h.weight",
+        b2: "gpt_neox.layers.{L}.mlp.dense_4h_to_h.bias"),
+      defaultActivation: .gelu, scale: .encoder),
+    ModelFamily(
+      name: "opt", displayName: "OPT", modelTypes: ["opt"], classStems: ["OPT"],
+      ffn: .plain(
+        w1: "decoder.layers.{L}.fc1.weight", b1: "decoder.layers.{L}.fc1.bias",
+        w2: "decoder.layers.{L}.fc2.weight", b2: "decoder.layers.{L}.fc2.bias"),
+      defaultActivation: .relu, scale: .encoder),
+    ModelFamily(
       name: "gemma", displayName: "Gemma", modelTypes: ["gemma"], classStems: ["Gemma"],
       ffn: llamaFFN, defaultActivation: .geluTanh, activationKeys: ["hidden_act"],
       activationAliases: ["gelu": .geluTanh], scale: .decoder),

@@ -31,6 +31,16 @@ public enum TinyDecoders {
             head_dim=16, query_pre_attn_scalar=32, attn_logit_softcapping=0.5,
             final_logit_softcapping=3.0, sliding_window=12, **common)
         model = transformers.Gemma2ForCausalLM(config)
+    elif family == "gpt_neox":
+        config = transformers.GPTNeoXConfig(
+            vocab_size=96, hidden_size=64, intermediate_size=256, num_hidden_layers=2,
+            num_attention_heads=4, max_position_embeddings=64, rotary_pct=0.5)
+        model = transformers.GPTNeoXForCausalLM(config)
+    elif family == "opt":
+        config = transformers.OPTConfig(
+            vocab_size=96, hidden_size=64, ffn_dim=256, num_hidden_layers=2,
+            num_attention_heads=4, max_position_embeddings=64, word_embed_proj_dim=64)
+        model = transformers.OPTForCausalLM(config)
     elif family == "gemma3":
         config = transformers.Gemma3TextConfig(head_dim=16, **common)
         model = transformers.Gemma3ForCausalLM(config)
@@ -41,7 +51,7 @@ public enum TinyDecoders {
             if p.dim() == 1:
                 p.copy_(1 + 0.3 * torch.randn_like(p))
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
     config.to_json_file(str(out / "config.json"))
     tokens = [3, 17, 42, 5, 88, 23, 61, 9, 14, 70]
@@ -54,7 +64,8 @@ public enum TinyDecoders {
   /// The token ids the logits are computed for.
   public static let tokens = [3, 17, 42, 5, 88, 23, 61, 9, 14, 70]
 
-  /// Makes `family`'s tiny model (`mistral`, `qwen2`, `qwen3`, `gemma`, `gemma2`, `gemma3`) in
+  /// Makes `family`'s tiny model (`mistral`, `qwen2`, `qwen3`, `gemma`, `gemma2`, `gemma3`,
+  /// `gpt_neox`, `opt`) in
   /// `directory`: `config.json`, `model.safetensors` and `logits.f32`; returns its folder.
   public static func make(_ family: String, in directory: TemporaryDirectory) throws -> String {
     let folder = directory.file(family)
