@@ -40,7 +40,7 @@ let package = Package(
     .target(name: "EMoETokenizers", dependencies: ["EMoECore", "EMoEFormats"]),
     .target(
       name: "EMoEConvert",
-      dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel"]),
+      dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoERunner"]),
     .target(
       name: "EMoERunner",
       dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel"]),

@@ -3,7 +3,7 @@ import EMoEConvert
 import EMoECore
 import EMoEFormats
 
-/// `emoe-pack export IN.emoe OUT --to safetensors|gguf`: writes a converted model back out in a
+/// `emoe-pack export IN.emoe OUT --to safetensors|gguf|hf`: writes a converted model back out in a
 /// format other tools load.
 struct ExportCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -20,6 +20,12 @@ struct ExportCommand: ParsableCommand {
       default --top-k E it reproduces the dense model; with a smaller --top-k the router is the \
       average-key gate (see docs/export.md for what llama.cpp computes then).
 
+      --to hf (LLaMA decoders, from safetensors or a llama GGUF, and BERT encoders) writes the \
+      folder OUT with model.safetensors, config.json (auto_map, emoe_layers) and the modeling \
+      code configuration_emoe.py and modeling_emoe.py: transformers' AutoModelForCausalLM \
+      (AutoModel for BERT) loads it with trust_remote_code=True and runs it as EMoE. --source \
+      FOLDER copies its tokenizer files; --json prints what was written.
+
       Nothing is written over the container, over the source it was converted from, or over \
       a file that is not a regular writable file; a safetensors export goes into a new or empty \
       folder or the folder of an earlier export that holds no checkpoint file this export \
@@ -32,7 +38,7 @@ struct ExportCommand: ParsableCommand {
   @Argument(help: "The .emoe container.")
   var input: String
 
-  @Argument(help: "The output: a folder for safetensors, a file for gguf.")
+  @Argument(help: "The output: a folder for safetensors and hf, a file for gguf.")
   var output: String
 
   @Option(name: .customLong("to"), help: "The output format.")
@@ -46,13 +52,22 @@ struct ExportCommand: ParsableCommand {
     help: "gguf only: experts llama.cpp selects per token (default: E, the dense-exact export).")
   var topK: Int?
 
+  @Option(help: "hf only: a folder whose tokenizer files are copied beside the model.")
+  var source: String?
+
+  @Flag(help: "hf only: print a JSON summary of what was written.")
+  var json = false
+
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {
-    if format == .gguf && layout != .dense {
+    if format != .hf && (source != nil || json) {
+      throw ValidationError("--source and --json apply to --to hf only")
+    }
+    if format != .safetensors && layout != .dense {
       throw ValidationError("--layout applies to --to safetensors only")
     }
-    if format == .safetensors && topK != nil {
+    if format != .gguf && topK != nil {
       throw ValidationError("--top-k applies to --to gguf only")
     }
     if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
@@ -91,6 +106,12 @@ struct ExportCommand: ParsableCommand {
               "layers \(unclustered) were not converted: split into experts of consecutive neurons")
           }
           logger.info("wrote \(output)")
+        case .hf:
+          let summary = try HuggingFaceExport(container: container, sourceFolder: source).write(
+            to: output, progress: show("writing tensors"))
+          progress.finish()
+          if json { print(summary.json.prettySerialized()) }
+          logger.info("wrote \(summary.files.joined(separator: ", "))")
         }
       } catch let error as ConversionError {
         progress.finish()

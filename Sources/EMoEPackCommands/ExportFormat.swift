@@ -6,4 +6,6 @@ enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
   case safetensors
   /// A llama.cpp MoE GGUF file.
   case gguf
+  /// A Hugging Face model folder with modeling code transformers runs as EMoE.
+  case hf
 }
