@@ -29,7 +29,8 @@ struct HuggingFaceExportTests {
   /// Runs `emoe-pack` and requires exit 0.
   static func pack(_ arguments: [String]) throws -> CommandRunner.Output {
     let result = try CommandRunner.run(arguments)
-    try #require(result.status == 0, "emoe-pack \(arguments.joined(separator: " ")): \(result.stderr)")
+    try #require(
+      result.status == 0, "emoe-pack \(arguments.joined(separator: " ")): \(result.stderr)")
     return result
   }
 
@@ -39,6 +40,23 @@ struct HuggingFaceExportTests {
   {
     _ = try pack(["run", model, "--model", "--inputs", ids, "--out", output, "--quiet"] + extra)
     return output
+  }
+
+  /// A real model's conversion, made once and kept in `.cache/derived/NAME.emoe`.
+  ///
+  /// Clustering SmolLM2's and MiniLM's layers takes minutes of CPU on a shared 2-core machine;
+  /// what these tests check (the export equals `run --model` on the same container) holds for
+  /// any valid container, so a kept one serves. Delete the file to make it again.
+  static func cachedConversion(_ name: String, _ model: String, _ options: [String]) throws
+    -> String
+  {
+    let folder = TestPaths.repositoryRoot + "/.cache/derived"
+    let path = folder + "/" + name + ".emoe"
+    if FileSystem.exists(path) { return path }
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    // convert writes a temporary file and renames it into place, so no half file is kept.
+    _ = try pack(["convert", model, path, "--restarts", "1", "--quiet"] + options)
+    return path
   }
 
   /// Exports `container` to `folder` with `--json` and returns the summary.
@@ -70,17 +88,15 @@ struct HuggingFaceExportTests {
   }
 
   @Test(
-    "SmolLM2 (Q4_1 GGUF) on layers 25, 27, 29: transformers equals run --model at k = 4 and "
-      + "the dense model at k = E", .enabled(if: Oracles.smolLM2 && Oracles.python(modules)))
+    "SmolLM2 Q4_1, layers 25, 27, 29: transformers equals run --model at k = 4, dense at k = E",
+    .enabled(if: Oracles.smolLM2 && Oracles.python(modules)))
   func smolLM2() throws {
     try PythonOracle.require(Self.modules)
     let model = try #require(try TestPaths.smolLM2())
     let directory = try TemporaryDirectory()
-    let container = directory.file("smol.emoe")
-    _ = try Self.pack([
-      "convert", model, container, "--layers", "25,27,29", "--experts", "16", "--top-k", "4",
-      "--restarts", "1", "--quiet",
-    ])
+    let container = try Self.cachedConversion(
+      "hf-smollm2-l25-27-29-e16-k4", model,
+      ["--layers", "25,27,29", "--experts", "16", "--top-k", "4"])
     let folder = directory.file("hf")
     let summary = try Self.export(container, to: folder)
     #expect(summary["model_type"]?.stringValue == "emoe_llama")
@@ -116,18 +132,20 @@ struct HuggingFaceExportTests {
     #expect(atE <= 1e-4, "k = E: transformers vs run --dense --model \(atE)")
     let stock = Self.error(report, "dense", "dense")
     #expect(stock <= 1e-4, "transformers' LlamaForCausalLM vs run --dense --model \(stock)")
-    print("smolLM2 relative errors: k=4 \(atK), k=E \(atE), stock \(stock), k=4 vs dense \(sparseVsDense)")
+    print(
+      "smolLM2 relative errors: k=4 \(atK), k=E \(atE), stock \(stock), k=4 vs dense \(sparseVsDense)"
+    )
   }
 
   @Test(
-    "MiniLM (BERT) with default conversion: AutoModel equals run --model; k = E is the dense "
-      + "model; tokenizer files are copied", .enabled(if: Oracles.miniLM && Oracles.python(modules)))
+    "MiniLM: AutoModel equals run --model, and the dense model at k = E; tokenizer copied",
+    .enabled(if: Oracles.miniLM && Oracles.python(modules))
+  )
   func miniLM() throws {
     try PythonOracle.require(Self.modules)
     let model = try #require(try TestPaths.miniLM())
     let directory = try TemporaryDirectory()
-    let container = directory.file("minilm.emoe")
-    _ = try Self.pack(["convert", model, container, "--restarts", "1", "--quiet"])
+    let container = try Self.cachedConversion("hf-minilm-default", model, [])
     let folder = directory.file("hf")
     let source = FileSystem.directory(of: model)
     let summary = try Self.export(container, to: folder, ["--source", source])
@@ -157,8 +175,7 @@ struct HuggingFaceExportTests {
   }
 
   @Test(
-    "fixtures: a shared block with unequal experts and the up-abs router, the up router with "
-      + "a bias, per-layer top-k in BERT; transformers equals run --model",
+    "fixtures: shared block, unequal experts, up and up-abs routers, router bias, per-layer k",
     .enabled(if: Oracles.python(modules)))
   func fixtures() throws {
     try PythonOracle.require(Self.modules)
@@ -185,7 +202,8 @@ struct HuggingFaceExportTests {
     let bert = directory.file("bert.emoe")
     let plan = try ConversionPlan(
       input: TestPaths.fixtures + "/models/bert-tiny",
-      options: ConversionOptions(experts: 4, topK: 2, layers: "all", restarts: 1),
+      options: ConversionOptions(
+        experts: 4, topK: 2, layers: "all", restarts: 1, routerBias: true),
       topKByLayer: [0: 1])
     _ = try Converter(plan: plan, tool: ContainerTool(name: "emoe-pack", version: "0.1.0")).run(
       output: bert)
@@ -207,6 +225,8 @@ struct HuggingFaceExportTests {
       #expect(error <= 1e-4, "\(name): transformers vs run --model \(error)")
       if name == "bert" {
         #expect(report["stored"]?["top_k"] == .array([.integer(1), .integer(2)]))
+        let config = try String(contentsOfFile: folder + "/config.json", encoding: .utf8)
+        #expect(config.contains(#""router_bias": true"#), "\(config)")
       }
       print("fixture \(name) relative error \(error)")
     }
@@ -255,7 +275,8 @@ struct HuggingFaceExportTests {
     try FileManager.default.createDirectory(atPath: sourceFolder, withIntermediateDirectories: true)
     for file in ["config.json", "model.safetensors"] {
       try FileManager.default.copyItem(
-        atPath: TestPaths.fixtures + "/models/llama-tiny/" + file, toPath: sourceFolder + "/" + file)
+        atPath: TestPaths.fixtures + "/models/llama-tiny/" + file, toPath: sourceFolder + "/" + file
+      )
     }
     let before = try Data(contentsOf: URL(fileURLWithPath: sourceFolder + "/model.safetensors"))
     let intoSource = try CommandRunner.run(["export", llama, sourceFolder, "--to", "hf"])

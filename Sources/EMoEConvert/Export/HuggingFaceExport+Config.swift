@@ -83,14 +83,16 @@ extension HuggingFaceExport {
           JSONMember("rope_type", .string("default")),
           JSONMember("rope_theta", real(llama.ropeTheta)),
         ])),
-      JSONMember("max_position_embeddings", .integer(Int64(integer("llama.context_length") ?? 2048))),
+      JSONMember(
+        "max_position_embeddings", .integer(Int64(integer("llama.context_length") ?? 2048))),
       JSONMember("tie_word_embeddings", .bool(llama.tiedEmbeddings)),
       JSONMember("attention_bias", .bool(false)),
       JSONMember("mlp_bias", .bool(false)),
       JSONMember("dtype", .string("float32")),
     ]
     for (key, name) in [
-      ("bos_token_id", "tokenizer.ggml.bos_token_id"), ("eos_token_id", "tokenizer.ggml.eos_token_id"),
+      ("bos_token_id", "tokenizer.ggml.bos_token_id"),
+      ("eos_token_id", "tokenizer.ggml.eos_token_id"),
       ("pad_token_id", "tokenizer.ggml.padding_token_id"),
     ] {
       if let value = integer(name) { members.append(JSONMember(key, .integer(Int64(value)))) }

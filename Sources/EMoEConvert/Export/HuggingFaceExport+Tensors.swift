@@ -68,9 +68,10 @@ extension HuggingFaceExport {
     return renamed
   }
 
-  /// A converted layer's router `[E, d]` F32 (and bias `[E]`) beside its key matrix's module:
-  /// `model.layers.N.mlp.emoe.router`, `encoder.layer.N.intermediate.emoe.router`. An `up_abs`
-  /// layer stores none.
+  /// A converted layer's router weight `[E, d]` F32 and its bias `[E]`, when stored.
+  ///
+  /// They go beside the key matrix's module, `model.layers.N.mlp.emoe.router` or
+  /// `encoder.layer.N.intermediate.emoe.router`. An `up_abs` layer stores none.
   private func routerOutputs(_ record: ContainerLayerRecord, _ kind: Kind)
     throws(ConversionError) -> [SafeTensorsExport.Output]
   {
@@ -78,7 +79,8 @@ extension HuggingFaceExport {
     switch kind {
     case .llama: prefix = "model.layers.\(record.layer).mlp.emoe.router"
     case .bert:
-      guard let w1 = record.tensors[.w1], let source = container.entry(named: w1)?.declaration.source?.name
+      guard let w1 = record.tensors[.w1],
+        let source = container.entry(named: w1)?.declaration.source?.name
       else {
         throw .invalidInput(
           "\(container.path): layer \(record.layer)'s w1 records no source tensor, so its "
@@ -99,7 +101,8 @@ extension HuggingFaceExport {
       outputs.append(
         SafeTensorsExport.Output(
           description: .init(name: prefix + suffix, dtype: .f32, shape: shape),
-          bytes: { () throws(ConversionError) in .owned(MatrixBytes.bytes(try reader.floats(name))) }
+          bytes: { () throws(ConversionError) in .owned(MatrixBytes.bytes(try reader.floats(name)))
+          }
         ))
     }
     if record.router.storesRouterMatrix && outputs.isEmpty {
