@@ -196,7 +196,7 @@ struct HuggingFaceExportTests {
     let up = directory.file("up.emoe")
     _ = try Self.pack([
       "convert", llama, up, "--layers", "0,2", "--experts", "8", "--top-k", "3", "--router",
-      "up", "--router-bias", "--restarts", "1", "--quiet",
+      "up", "--restarts", "1", "--quiet",
     ])
     cases.append(("up", up, 96))
     let bert = directory.file("bert.emoe")

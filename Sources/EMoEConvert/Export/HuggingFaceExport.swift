@@ -142,7 +142,9 @@ public struct HuggingFaceExport {
     for tokenizer in tokenizers {
       let bytes: [UInt8]
       do throws(FileError) {
-        bytes = Array(try MappedFile(path: tokenizer).bytes)
+        // The mapping must outlive the copy of its bytes.
+        let file = try MappedFile(path: tokenizer)
+        bytes = withExtendedLifetime(file) { Array(file.bytes) }
       } catch {
         throw .io(error)
       }

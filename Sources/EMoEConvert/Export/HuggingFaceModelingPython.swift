@@ -91,7 +91,8 @@ public enum HuggingFaceModelingPython {
             """[tokens, E] scores (Formats/EMoE.md section 9.5)."""
             if self.kind != "up_abs":
                 return self.router(x)
-            # The mean of |Wu x + bu| over each expert's neurons, summed in double precision.
+            # The mean of |Wu x + bu| over each expert's neurons (rows starts[e]..starts[e+1]-1
+            # of all n, the shared ones first), summed in double precision.
             magnitudes = up_projection(x).abs().double()
             means = [magnitudes[:, a:b].mean(dim=-1) for a, b in zip(self.starts, self.starts[1:])]
             return torch.stack(means, dim=-1).to(x.dtype)
@@ -152,11 +153,8 @@ public enum HuggingFaceModelingPython {
         def outer(self, h, rows):
             return F.linear(h, self.down_proj.weight[:, rows])
 
-        def up_projection(self, x):
-            return F.linear(x, *_rows(self.up_proj, slice(self.emoe.shared, None)))
-
         def forward(self, x):
-            output = self.emoe(x, self.inner, self.outer, self.up_projection)
+            output = self.emoe(x, self.inner, self.outer, self.up_proj)
             if self.down_proj.bias is not None:
                 output = output + self.down_proj.bias
             return output
