@@ -57,9 +57,12 @@ struct GGUFRouterScaleTests {
         }
       }
     }
-    #expect(GGUFRouterScale(router: [.nan] + router.dropFirst(), experts: experts, norm: norm) == nil)
+    #expect(
+      GGUFRouterScale(router: [.nan] + router.dropFirst(), experts: experts, norm: norm) == nil)
     // Equal rows: no spread, no scaling.
-    #expect(GGUFRouterScale(router: [Float](repeating: 1, count: 12), experts: 3, norm: [1, 2, 3, 4])?.scale == 1)
+    #expect(
+      GGUFRouterScale(router: [Float](repeating: 1, count: 12), experts: 3, norm: [1, 2, 3, 4])?
+        .scale == 1)
   }
 
   @Test(
@@ -109,7 +112,9 @@ struct GGUFRouterScaleTests {
       let worst = Self.scores(router, norm, x)
       #expect(abs((worst[best.0] - worst[best.1]) - scale.scoreBound) <= 1e-9 * scale.scoreBound)
       #expect(scale.spread <= 1.0 / 64 && 2 * scale.spread > 1.0 / 64)
-      print("layer \(record.layer): B = \(scale.scoreBound), sampled spread \(largest), s = \(scale.scale)")
+      print(
+        "layer \(record.layer): B = \(scale.scoreBound), sampled spread \(largest), s = \(scale.scale)"
+      )
     }
     // The export at k < E writes s · G bit for bit and records s and the bound.
     let output = directory.file("k15.gguf")

@@ -45,7 +45,8 @@ struct LlamaCppExportTests {
   static func pack(_ arguments: [String]) throws {
     let output = try CommandRunner.run(arguments + ["--quiet"])
     guard output.status == 0 else {
-      throw StepFailed(description: "emoe-pack \(arguments) exited \(output.status): \(output.stderr)")
+      throw StepFailed(
+        description: "emoe-pack \(arguments) exited \(output.status): \(output.stderr)")
     }
   }
 
@@ -185,21 +186,29 @@ struct LlamaCppExportTests {
   }
 
   @Test(
-    "a router bias exports at k = E and is refused below E (exit 2)", .enabled(if: Oracles.smolLM2))
-  func routerBias() throws {
+    "FFN and router biases are refused (exit 2): llama.cpp's MoE has no bias tensors",
+    .enabled(if: Oracles.python(["numpy", "gguf"])), .enabled(if: Oracles.smolLM2))
+  func biases() throws {
     let model = try #require(try TestPaths.smolLM2())
     let directory = try TemporaryDirectory()
+    // SmolLM2 with a gate bias in layer 29 (a llama GGUF has none of its own).
+    let source = directory.file("bias.gguf")
+    _ = try Self.oracle("gguf_to_f32.py", [model, source, "--keep-types", "--gate-bias", "29"])
     let container = directory.file("bias.emoe")
     try Self.pack([
-      "convert", model, container, "--experts", "16", "--layers", "29", "--restarts", "1",
-      "--router-bias",
+      "convert", source, container, "--experts", "16", "--layers", "29", "--restarts", "1",
+      "--router-bias", "--ffn-pattern",
+      "gate=blk.{L}.ffn_gate.weight,up=blk.{L}.ffn_up.weight,down=blk.{L}.ffn_down.weight,"
+        + "gate_bias=blk.{L}.ffn_gate.bias,act=silu",
     ])
-    try Self.pack(["export", container, directory.file("k16.gguf"), "--to", "gguf"])
-    let refused = try CommandRunner.run([
-      "export", container, directory.file("k4.gguf"), "--to", "gguf", "--top-k", "4",
-    ])
-    #expect(refused.status == 2)
-    #expect(refused.stderr.contains("router bias"), "\(refused.stderr)")
-    #expect(!FileSystem.exists(directory.file("k4.gguf")))
+    for topK in [[], ["--top-k", "4"]] {
+      let output = directory.file("out.gguf")
+      let refused = try CommandRunner.run(
+        ["export", container, output, "--to", "gguf"] + topK)
+      #expect(refused.status == 2, "\(topK)")
+      #expect(refused.stderr.contains("layers [29] have biases"), "\(refused.stderr)")
+      #expect(refused.stderr.contains("router_bias"), "\(refused.stderr)")
+      #expect(!FileSystem.exists(output))
+    }
   }
 }

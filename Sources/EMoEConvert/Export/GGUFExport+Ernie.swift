@@ -96,7 +96,8 @@ extension GGUFExport {
       (prefix + "interleave_moe_layer_step", .uint32(1)),
     ]
     if layout.sharedWidth > 0 {
-      result.append((prefix + "expert_shared_feed_forward_length", .uint32(UInt32(layout.sharedWidth))))
+      result.append(
+        (prefix + "expert_shared_feed_forward_length", .uint32(UInt32(layout.sharedWidth))))
     }
     return result
   }
@@ -138,15 +139,24 @@ extension GGUFExport {
     let n = gate.shape[0]
     let d = gate.shape[1]
     let size = layout.converted.values.first?.expertSizes.first ?? 1
-    let zeros = { (count: Int) in { () throws(ConversionError) -> [UInt8] in
+    let zeros = { (count: Int) in
+      { () throws(ConversionError) -> [UInt8] in
         [UInt8](repeating: 0, count: count * 4)
       }
     }
     var outputs = [
-      Output(plan: .init(name: block + "ffn_gate_inp.weight", dtype: .f32, shape: [e, d]), bytes: zeros(e * d)),
-      Output(plan: .init(name: block + "ffn_gate_exps.weight", dtype: .f32, shape: [e, size, d]), bytes: zeros(e * size * d)),
-      Output(plan: .init(name: block + "ffn_up_exps.weight", dtype: .f32, shape: [e, size, d]), bytes: zeros(e * size * d)),
-      Output(plan: .init(name: block + "ffn_down_exps.weight", dtype: .f32, shape: [e, d, size]), bytes: zeros(e * d * size)),
+      Output(
+        plan: .init(name: block + "ffn_gate_inp.weight", dtype: .f32, shape: [e, d]),
+        bytes: zeros(e * d)),
+      Output(
+        plan: .init(name: block + "ffn_gate_exps.weight", dtype: .f32, shape: [e, size, d]),
+        bytes: zeros(e * size * d)),
+      Output(
+        plan: .init(name: block + "ffn_up_exps.weight", dtype: .f32, shape: [e, size, d]),
+        bytes: zeros(e * size * d)),
+      Output(
+        plan: .init(name: block + "ffn_down_exps.weight", dtype: .f32, shape: [e, d, size]),
+        bytes: zeros(e * d * size)),
     ]
     outputs += try sharedExpert(
       layer: layer, gate: block + "ffn_gate.weight", up: block + "ffn_up.weight", rows: 0..<n,
@@ -178,10 +188,12 @@ extension GGUFExport {
       let keep = rows == 0..<width && Self.keepsBytes(entry)
       outputs.append(
         Output(
-          plan: .init(name: block + suffix + ".weight", dtype: keep ? entry.dtype : .f32, shape: [width, d]),
+          plan: .init(
+            name: block + suffix + ".weight", dtype: keep ? entry.dtype : .f32, shape: [width, d]),
           bytes: { () throws(ConversionError) in
             if keep { return try Self.rowBytes(reader, name, rows: rows) }
-            var values = Array(try reader.floats(name)[(rows.lowerBound * d)..<(rows.upperBound * d)])
+            var values = Array(
+              try reader.floats(name)[(rows.lowerBound * d)..<(rows.upperBound * d)])
             values += [Float](repeating: 0, count: (width - rows.count) * d)
             return MatrixBytes.bytes(values)
           }))
@@ -194,7 +206,9 @@ extension GGUFExport {
       let keep = n == width && Self.keepsBytes(entry)
       outputs.append(
         Output(
-          plan: .init(name: block + "ffn_down_shexp.weight", dtype: keep ? entry.dtype : .f32, shape: [d, width]),
+          plan: .init(
+            name: block + "ffn_down_shexp.weight", dtype: keep ? entry.dtype : .f32,
+            shape: [d, width]),
           bytes: { () throws(ConversionError) in
             if keep { return try reader.bytes(name) }
             let values = try reader.floats(name)
@@ -249,10 +263,12 @@ extension GGUFExport {
       let keep = Self.keepsBytes(entry)
       outputs.append(
         Output(
-          plan: .init(name: block + suffix + ".weight", dtype: keep ? entry.dtype : .f32, shape: [e, size, d]),
+          plan: .init(
+            name: block + suffix + ".weight", dtype: keep ? entry.dtype : .f32, shape: [e, size, d]),
           bytes: { () throws(ConversionError) in
             if keep { return try Self.rowBytes(reader, name, rows: rows) }
-            return MatrixBytes.bytes(Array(try reader.floats(name)[(rows.lowerBound * d)..<(rows.upperBound * d)]))
+            return MatrixBytes.bytes(
+              Array(try reader.floats(name)[(rows.lowerBound * d)..<(rows.upperBound * d)]))
           }))
     }
     if let name = record.tensors[.wd] {
@@ -260,7 +276,8 @@ extension GGUFExport {
         Output(
           plan: .init(name: block + "ffn_down_exps.weight", dtype: .f32, shape: [e, d, size]),
           bytes: { () throws(ConversionError) in
-            let values = try reader.floats(name)[(rows.lowerBound * d)..<(rows.upperBound * d)].map { $0 * scale }
+            let values = try reader.floats(name)[(rows.lowerBound * d)..<(rows.upperBound * d)].map
+            { $0 * scale }
             return values.withUnsafeBytes { raw in
               MatrixBytes.transposedBlocks(raw, experts: e, size: size, columns: d, elementBytes: 4)
             }

@@ -2,25 +2,32 @@ import EMoECore
 import EMoEFormats
 
 extension GGUFExport {
+  /// Refuses converted layers with biases: llama.cpp's MoE experts (`ffn_*_exps`) and router
+  /// (`ffn_gate_inp`) have none in the `llama` and `ernie4_5-moe` architectures, and its
+  /// `exp_probs_b` is added to the softmax probabilities, not to the scores, so it cannot stand
+  /// for EMoE's router bias either (a router bias is the mean of the gate bias anyway).
+  func refuseBiases(_ records: [ContainerLayerRecord]) throws(ConversionError) {
+    let roles: [ContainerLayerRecord.Role] = [.bg, .bu, .bd, .routerBias]
+    let biased = records.filter { record in roles.contains { record.tensors[$0] != nil } }
+    guard let first = biased.first else { return }
+    let names = roles.filter { first.tensors[$0] != nil }.map(\.rawValue)
+    throw .invalidInput(
+      "\(container.path): layers \(biased.map(\.layer).sorted()) have biases (layer "
+        + "\(first.layer): \(names.joined(separator: ", "))); llama.cpp's MoE experts and router "
+        + "have no bias tensors (its exp_probs_b is added to the softmax probabilities, not to "
+        + "the router scores); export with --to safetensors")
+  }
+
   /// The router scale of every converted layer for an export at k < E (none at k = E, where
   /// the router is zero).
   ///
-  /// - Throws: ``ConversionError/invalidInput(_:)`` when a layer stores a router bias (llama.cpp's
-  ///   `llama` MoE adds no bias to `ffn_gate_inp · x`), has no router matrix or no `ffn_norm`,
-  ///   or holds a value that is not finite.
+  /// - Throws: ``ConversionError/invalidInput(_:)`` when a layer has no router matrix or no
+  ///   `ffn_norm`, or holds a value that is not finite.
   func routerScales(
     converted: [Int: ContainerLayerRecord], experts: Int, used: Int
   ) throws(ConversionError) -> [Int: GGUFRouterScale] {
     guard used < experts else { return [:] }
     let file = container.path
-    let biased = converted.values.filter { $0.tensors[.routerBias] != nil }.map(\.layer).sorted()
-    guard biased.isEmpty else {
-      throw .invalidInput(
-        "\(file): layers \(biased) have a router bias; llama.cpp's MoE computes the router as "
-          + "ffn_gate_inp · x with no bias (its exp_probs_b is added to the softmax "
-          + "probabilities, not to the scores), so --top-k below E cannot select EMoE's experts; "
-          + "export with k = E or --to safetensors")
-    }
     let reader = StoredTensors(container: container)
     var scales: [Int: GGUFRouterScale] = [:]
     for (layer, record) in converted {

@@ -136,6 +136,7 @@ public struct GGUFExport {
             + "\(experts) experts of one size")
       }
     }
+    try refuseBiases(records)
     let upAbs = records.filter { $0.router == .upAbs }.map(\.layer).sorted()
     guard upAbs.isEmpty else {
       throw .invalidInput(

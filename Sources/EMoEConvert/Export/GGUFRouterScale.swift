@@ -34,7 +34,9 @@ public struct GGUFRouterScale: Sendable, Equatable {
   /// - Returns: `nil` when a value is not finite (no bound exists).
   public init?(router: [Float], experts: Int, norm: [Float]) {
     let d = norm.count
-    guard experts > 0, d > 0, router.count == experts * d else { return nil }
+    guard experts > 0, d > 0, router.count == experts * d,
+      router.allSatisfy(\.isFinite), norm.allSatisfy(\.isFinite)
+    else { return nil }
     var largest = 0.0
     var difference = [Double](repeating: 0, count: d)
     for a in 0..<experts {
