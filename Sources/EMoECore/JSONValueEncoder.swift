@@ -42,6 +42,7 @@ final class JSONEncodingSlot {
     if case .object(var members) = content {
       if let existing = members.first(where: { $0.key == key }) { return existing.slot }
       let slot = JSONEncodingSlot()
+      content = nil
       members.append((key, slot))
       content = .object(members)
       return slot
@@ -55,6 +56,9 @@ final class JSONEncodingSlot {
   func append() -> JSONEncodingSlot {
     let slot = JSONEncodingSlot()
     if case .array(var elements) = content {
+      // Releasing `content` first leaves `elements` uniquely referenced, so the append does not
+      // copy the array: appending n elements stays O(n), not O(n²) (a GGUF's 49,152 tokens).
+      content = nil
       elements.append(slot)
       content = .array(elements)
     } else {

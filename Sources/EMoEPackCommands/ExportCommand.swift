@@ -16,9 +16,12 @@ struct ExportCommand: ParsableCommand {
       converted FFN permuted into expert order; --layout experts writes stacked expert tensors \
       and gates instead. Quantised experts are dequantised to F32.
 
-      --to gguf (containers made from a llama GGUF) writes llama.cpp's MoE layout. With the \
-      default --top-k E it reproduces the dense model; with a smaller --top-k the router is the \
-      average-key gate (see docs/export.md for what llama.cpp computes then).
+      --to gguf (containers made from a llama GGUF) writes llama.cpp's MoE layout: the 'llama' \
+      architecture when every layer was converted without a shared block, else 'ernie4_5-moe' \
+      (leading unconverted layers dense, a shared block or a later unconverted layer as the \
+      shared expert). With the default --top-k E it reproduces the dense model; with a smaller \
+      --top-k the router is the average-key gate scaled so the selected experts' weights are \
+      within 1.6 % of EMoE's 1 (see docs/export.md).
 
       --to hf (LLaMA decoders, from safetensors or a llama GGUF, and BERT encoders) writes the \
       folder OUT with model.safetensors, config.json (auto_map, emoe_layers) and the modeling \
@@ -98,14 +101,19 @@ struct ExportCommand: ParsableCommand {
           progress.finish()
           logger.info("wrote \(files.joined(separator: ", "))")
         case .gguf:
-          let unclustered = try GGUFExport(container: container, expertsUsed: topK).write(
-            to: output, progress: show("writing tensors"))
+          let export = GGUFExport(container: container, expertsUsed: topK)
+          let unclustered = try export.write(to: output, progress: show("writing tensors"))
           progress.finish()
-          if !unclustered.isEmpty {
+          let target = try export.target()
+          if target == .ernie {
+            logger.info(
+              "layers \(unclustered) were not converted: dense (ernie4_5-moe leading layers or shared expert)"
+            )
+          } else if !unclustered.isEmpty {
             logger.info(
               "layers \(unclustered) were not converted: split into experts of consecutive neurons")
           }
-          logger.info("wrote \(output)")
+          logger.info("wrote \(output) (\(target.rawValue))")
         case .hf:
           let summary = try HuggingFaceExport(container: container, sourceFolder: source).write(
             to: output, progress: show("writing tensors"))

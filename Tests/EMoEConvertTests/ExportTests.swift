@@ -91,41 +91,72 @@ struct ExportTests {
   }
 
   @Test(
-    "SmolLM2 to GGUF: llama.cpp's MoE layout, dense-exact at k = E",
+    "SmolLM2 to GGUF: ernie4_5-moe for a layer subset, dense-exact at k = E",
     .enabled(if: Oracles.python(["numpy", "gguf"])), .enabled(if: Oracles.smolLM2))
   func smolLM2() throws {
     let model = try #require(try TestPaths.smolLM2())
     try PythonOracle.require(["numpy", "gguf"])
     let directory = try TemporaryDirectory()
     let (path, _) = try ConvertTestSupport.convert(
-      model, ConversionOptions(experts: 16, layers: "29", restarts: 1), into: directory)
+      model, ConversionOptions(experts: 16, layers: "27,29", restarts: 1), into: directory)
     let container = try ContainerFile(path: path)
     let output = directory.file("moe.gguf")
-    let unclustered = try GGUFExport(container: container).write(to: output)
-    #expect(unclustered == Array(0..<29))
-    // Layer 29 was clustered, layer 3 was split without clustering.
+    let export = GGUFExport(container: container)
+    #expect(try export.target() == .ernie)
+    let unclustered = try export.write(to: output)
+    #expect(unclustered == Array(0..<27) + [28])
+    // Layer 3 is a leading dense layer, 28 an unconverted layer held by the shared expert, 27
+    // and 29 were clustered.
     let report = try ConvertTestSupport.runOracle(
-      "check_export.py", [model, path, output, "gguf", "3,29"])
+      "check_export.py", [model, path, output, "gguf", "3,27,28,29"])
     #expect(report["ok"]?.boolValue == true, "\(report)")
+    #expect(report["architecture"]?.stringValue == "ernie4_5-moe")
     #expect(report["expert_count"]?.intValue == 16)
     #expect(report["expert_used_count"]?.intValue == 16)
     let file = try GGUFFile(path: output)
-    #expect(file.value(forKey: "llama.feed_forward_length") == .uint32(96))
+    #expect(file.value(forKey: "ernie4_5-moe.feed_forward_length") == .uint32(1536))
+    #expect(file.value(forKey: "ernie4_5-moe.expert_feed_forward_length") == .uint32(96))
+    #expect(file.value(forKey: "ernie4_5-moe.leading_dense_block_count") == .uint32(27))
     #expect(
-      file.value(forKey: "emoe.layers") == .array(elementType: .int32, elements: [.int32(29)]))
+      file.value(forKey: "emoe.layers")
+        == .array(elementType: .int32, elements: [.int32(27), .int32(29)]))
     #expect(file.value(forKey: "emoe.router") == .string("zero"))
     #expect(file.tensorDescription(named: "blk.29.ffn_gate_exps.weight")?.dtype == .q4_1)
     #expect(
       file.tensorDescription(named: "blk.29.ffn_down_exps.weight")?.dimensions == [96, 576, 16])
     #expect(file.tensorDescription(named: "blk.29.ffn_gate.weight") == nil)
-    // Everything else is kept with its exact type.
+    #expect(file.tensorDescription(named: "blk.26.ffn_gate.weight") != nil)
+    #expect(file.tensorDescription(named: "blk.28.ffn_down_shexp.weight")?.dtype != nil)
+    // Every other key is kept with its exact type, under the new architecture's prefix.
     let source = try GGUFFile(path: model)
-    for (key, value) in source.keyValues where !key.hasPrefix("llama.feed_forward") {
-      #expect(file.value(forKey: key) == value, "\(key)")
+    for (key, value) in source.keyValues
+    where !key.hasPrefix("llama.feed_forward") && key != "general.architecture" {
+      let renamed = key.hasPrefix("llama.") ? "ernie4_5-moe." + key.dropFirst(6) : key
+      #expect(file.value(forKey: renamed) == value, "\(key)")
     }
-    // k < E needs every layer converted.
-    #expect(throws: ConversionError.self) {
-      try GGUFExport(container: container, expertsUsed: 4).write(to: directory.file("k4.gguf"))
-    }
+    // k < E works for a subset too (the ernie4_5-moe layout routes only converted layers).
+    try GGUFExport(container: container, expertsUsed: 4).write(to: directory.file("k4.gguf"))
+    #expect(try GGUFFile(path: directory.file("k4.gguf")).value(forKey: "emoe.router_scale") != nil)
+  }
+
+  @Test(
+    "SmolLM2, every layer converted: llama.cpp's llama MoE layout, dense-exact at k = E",
+    .enabled(if: Oracles.python(["numpy", "gguf"])), .enabled(if: Oracles.smolLM2))
+  func smolLM2AllLayers() throws {
+    let model = try #require(try TestPaths.smolLM2())
+    try PythonOracle.require(["numpy", "gguf"])
+    let directory = try TemporaryDirectory()
+    let (path, _) = try ConvertTestSupport.convert(
+      model, ConversionOptions(experts: 8, layers: "all", restarts: 1), into: directory)
+    let container = try ContainerFile(path: path)
+    let output = directory.file("moe.gguf")
+    #expect(try GGUFExport(container: container).write(to: output).isEmpty)
+    let report = try ConvertTestSupport.runOracle(
+      "check_export.py", [model, path, output, "gguf", "0,29"])
+    #expect(report["ok"]?.boolValue == true, "\(report)")
+    #expect(report["architecture"]?.stringValue == "llama")
+    let file = try GGUFFile(path: output)
+    #expect(file.value(forKey: "llama.feed_forward_length") == .uint32(192))
+    #expect(file.value(forKey: "emoe.router_scale") == nil)
   }
 }

@@ -8,8 +8,9 @@ the FFN computed from the export equals the FFN computed from the source on rand
 safetensors (experts layout): the stacked experts summed over all experts (k = E) equal the
 source FFN, and the gate is the mean of each expert's keys.
 gguf: the file reads with gguf.GGUFReader, has the llama.cpp MoE tensors and keys, and the MoE
-FFN as llama.cpp computes it (softmax router, renormalised top-k weights) equals the source FFN
-at k = E.
+FFN as llama.cpp computes it (softmax router, renormalised top-k weights, plus the shared expert
+of ernie4_5-moe) equals the source FFN at k = E; ernie4_5-moe's leading dense layers compute the
+source FFN.
 
 usage: check_export.py SOURCE CONTAINER EXPORT (safetensors|experts|gguf) [LAYERS]
 (LAYERS: comma-separated layers to compute, gguf only; default all)
@@ -150,56 +151,92 @@ def check_gguf(source, container, path, only=None):
     reader = gguf.GGUFReader(path)
     fields = reader.fields
 
-    def value(key):
+    def value(key, default=None):
+        if key not in fields:
+            if default is not None:
+                return default
+            fail(f"key {key} is missing")
         field = fields[key]
         return field.parts[field.data[0]].tolist()[0] if field.types[0] != gguf.GGUFValueType.STRING else \
             bytes(field.parts[field.data[0]]).decode()
     tensors = {t.name: t for t in reader.tensors}
-    experts = value("llama.expert_count")
-    used = value("llama.expert_used_count")
-    blocks = value("llama.block_count")
-    n_ff = value("llama.feed_forward_length")
+    arch = value("general.architecture")
+    if arch not in ("llama", "ernie4_5-moe"):
+        fail(f"general.architecture {arch} is neither llama nor ernie4_5-moe")
+    experts = value(arch + ".expert_count")
+    used = value(arch + ".expert_used_count")
+    blocks = value(arch + ".block_count")
     first = container.layers[0]
-    if experts != first["experts"] or n_ff * experts != first["n"]:
-        fail(f"expert_count {experts} / feed_forward_length {n_ff} do not match the container")
+    if arch == "llama":
+        n_ff, lead, shared = value("llama.feed_forward_length"), 0, 0
+        if n_ff * experts != first["n"]:
+            fail(f"expert_count {experts} / feed_forward_length {n_ff} do not match the container")
+    else:
+        # Dense leading layers, then MoE layers with an optional ungated shared expert.
+        n_ff = value(arch + ".expert_feed_forward_length")
+        lead = value(arch + ".leading_dense_block_count")
+        shared = value(arch + ".expert_shared_feed_forward_length", 0)
+        if value(arch + ".interleave_moe_layer_step") != 1 or value(arch + ".feed_forward_length") != first["n"]:
+            fail("interleave_moe_layer_step is not 1 or feed_forward_length is not the dense width")
+        if lead != min(layer["layer"] for layer in container.layers):
+            fail(f"leading_dense_block_count {lead} is not the first converted layer")
+        if n_ff * experts + first.get("shared", 0) != first["n"]:
+            fail(f"expert_count {experts} / expert_feed_forward_length {n_ff} do not match the container")
+    if experts != first["experts"]:
+        fail(f"expert_count {experts} does not match the container")
     if "emoe.layers" not in fields or "emoe.top_k" not in fields:
         fail("the emoe.* keys are missing")
     rng = np.random.default_rng(0)
     errors = {}
+
+    def array(name, shape):
+        tensor = tensors.get(name)
+        if tensor is None or list(reversed(tensor.shape.tolist())) != shape:
+            fail(f"{name} is missing or not of numpy shape {shape}")
+        return np.asarray(gguf.quants.dequantize(tensor.data, tensor.tensor_type),
+                          dtype=np.float64).reshape(shape)
+    d = first["d"]
     for layer in range(blocks):
         if only is not None and layer not in only:
             continue
         prefix = f"blk.{layer}."
+        x = rng.standard_normal((3, d))
+        wg = source.values(prefix + "ffn_gate.weight")
+        wu = source.values(prefix + "ffn_up.weight")
+        wd = source.values(prefix + "ffn_down.weight")
+        expected = (act("silu", x @ wg.T) * (x @ wu.T)) @ wd.T
+        if layer < lead:
+            got_wg = array(prefix + "ffn_gate.weight", list(wg.shape))
+            got_wu = array(prefix + "ffn_up.weight", list(wu.shape))
+            got_wd = array(prefix + "ffn_down.weight", list(wd.shape))
+            got = (act("silu", x @ got_wg.T) * (x @ got_wu.T)) @ got_wd.T
+            errors[layer] = close(got, expected, f"dense leading layer {layer}")
+            continue
         for name in ("ffn_gate", "ffn_up", "ffn_down"):
             if prefix + name + ".weight" in tensors:
                 fail(f"dense {prefix}{name}.weight is still in the file")
-        shapes = {"ffn_gate_inp": [experts, first["d"]], "ffn_gate_exps": [experts, n_ff, first["d"]],
-                  "ffn_up_exps": [experts, n_ff, first["d"]], "ffn_down_exps": [experts, first["d"], n_ff]}
-        arrays = {}
-        for name, shape in shapes.items():
-            tensor = tensors.get(prefix + name + ".weight")
-            if tensor is None or list(reversed(tensor.shape.tolist())) != shape:
-                fail(f"{prefix}{name}.weight is missing or not of numpy shape {shape}")
-            arrays[name] = np.asarray(gguf.quants.dequantize(tensor.data, tensor.tensor_type),
-                                      dtype=np.float64).reshape(shape)
-        x = rng.standard_normal((3, first["d"]))
+        shapes = {"ffn_gate_inp": [experts, d], "ffn_gate_exps": [experts, n_ff, d],
+                  "ffn_up_exps": [experts, n_ff, d], "ffn_down_exps": [experts, d, n_ff]}
+        arrays = {name: array(prefix + name + ".weight", shape) for name, shape in shapes.items()}
         logits = x @ arrays["ffn_gate_inp"].T
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
         top = np.argsort(-probs, axis=1, kind="stable")[:, :used]
-        got = np.zeros((3, first["d"]))
+        got = np.zeros((3, d))
         for row in range(3):
             weights = probs[row, top[row]] / probs[row, top[row]].sum()
             for weight, e in zip(weights, top[row]):
                 h = act("silu", arrays["ffn_gate_exps"][e] @ x[row]) * (arrays["ffn_up_exps"][e] @ x[row])
                 got[row] += weight * (arrays["ffn_down_exps"][e] @ h)
+        if shared:
+            sg = array(prefix + "ffn_gate_shexp.weight", [shared, d])
+            su = array(prefix + "ffn_up_shexp.weight", [shared, d])
+            sd = array(prefix + "ffn_down_shexp.weight", [d, shared])
+            got += (act("silu", x @ sg.T) * (x @ su.T)) @ sd.T
         if used == experts:
-            wg = source.values(prefix + "ffn_gate.weight")
-            wu = source.values(prefix + "ffn_up.weight")
-            wd = source.values(prefix + "ffn_down.weight")
-            expected = (act("silu", x @ wg.T) * (x @ wu.T)) @ wd.T
             errors[layer] = close(got, expected, f"layer {layer} MoE FFN at k = E")
-    print(json.dumps({"ok": True, "layers": errors, "expert_count": experts, "expert_used_count": used}))
+    print(json.dumps({"ok": True, "layers": errors, "expert_count": experts, "expert_used_count": used,
+                      "architecture": arch}))
 
 
 def main():

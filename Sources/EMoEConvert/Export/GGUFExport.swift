@@ -12,13 +12,16 @@ import EMoEFormats
 /// them, where EMoE sums them with weight 1. With k = E (the default) the export reproduces the
 /// dense model: the router is all zeros, so every weight is 1/E, and `ffn_down_exps` is
 /// multiplied by E (exact in binary floating point when E is a power of two). With k < E the
-/// router is the average-key gate, so llama.cpp selects EMoE's top-k experts (softmax keeps
-/// the order of scores), and `ffn_down_exps` is multiplied by k: outputs equal EMoE's when the
-/// selected experts' probabilities are equal and approximate them otherwise.
+/// router is the average-key gate times a power of two s (``GGUFRouterScale``), so llama.cpp
+/// selects EMoE's top-k experts (softmax keeps the order of scores) with probabilities within
+/// `e^{±1/64}` of each other, and `ffn_down_exps` is multiplied by k: each selected expert's
+/// weight is EMoE's 1 within 1.6 %.
 ///
-/// llama.cpp needs every layer to have the same expert structure. Layers the container did not
-/// convert are split into E experts of consecutive neurons (no clustering) with a zero router,
-/// which is exact only with k = E; with k < E every layer must have been converted.
+/// The `llama` architecture needs every layer to be MoE without a shared expert; it is written
+/// when every layer was converted and no layer has a shared block. Otherwise the export is
+/// `ernie4_5-moe` (``Target``): layers before the first converted one stay dense, later
+/// unconverted layers become zero experts plus their whole FFN as the shared expert, and shared
+/// blocks become the shared expert.
 public struct GGUFExport {
   /// The container to export.
   public let container: ContainerFile
@@ -46,6 +49,12 @@ public struct GGUFExport {
     var converted: [Int: ContainerLayerRecord]
     var trivial: [Int]
     var metadata: [(key: String, value: GGUFValue)]
+    /// The router scale of each converted layer at k < E (``GGUFRouterScale``).
+    var scales: [Int: GGUFRouterScale] = [:]
+    /// The llama.cpp architecture written (``Target``).
+    var target: Target = .llama
+    /// ernie4_5-moe only: the width of the shared expert in every MoE layer (0: none).
+    var sharedWidth = 0
   }
 
   /// Writes the GGUF file at `path` atomically.
@@ -94,13 +103,6 @@ public struct GGUFExport {
 
   func check() throws(ConversionError) -> Layout {
     let file = container.path
-    // Checked first: whatever the source, llama.cpp cannot express a shared block.
-    for record in container.layers where record.sharedCount > 0 {
-      throw .invalidInput(
-        "\(file): layer \(record.layer) has \(record.sharedCount) always-active shared "
-          + "neurons, but llama.cpp's 'llama' architecture has no shared expert; export it "
-          + "with --to safetensors")
-    }
     guard container.manifest.source.kind == .gguf, case .gguf(let pairs) = container.metadata
     else {
       throw .invalidInput(
@@ -134,6 +136,7 @@ public struct GGUFExport {
             + "\(experts) experts of one size")
       }
     }
+    try refuseBiases(records)
     let upAbs = records.filter { $0.router == .upAbs }.map(\.layer).sorted()
     guard upAbs.isEmpty else {
       throw .invalidInput(
@@ -167,13 +170,8 @@ public struct GGUFExport {
           + "but the container holds layers only up to \(heldCount - 1)")
     }
     let trivial = (0..<layerCount).filter { converted[$0] == nil }
-    if !trivial.isEmpty && used < experts {
-      throw .invalidInput(
-        "\(file): layers \(trivial) were not converted; llama.cpp routes every layer, so "
-          + "--top-k below E needs every layer converted (convert with --layers all), or export "
-          + "with k = E")
-    }
-    for layer in trivial {
+    let target = Self.target(trivial: trivial, records: records)
+    for layer in trivial where target == .llama {
       for role in ["ffn_gate", "ffn_up", "ffn_down"] {
         let name = "blk.\(layer).\(role).weight"
         guard let info = container.tensorInfos.first(where: { $0.name == name }) else {
@@ -187,9 +185,13 @@ public struct GGUFExport {
         }
       }
     }
-    return Layout(
+    var layout = Layout(
       architecture: architecture, experts: experts, used: used, layerCount: layerCount,
-      converted: converted, trivial: trivial, metadata: pairs)
+      converted: converted, trivial: trivial, metadata: pairs,
+      scales: try routerScales(converted: converted, experts: experts, used: used),
+      target: target)
+    if target == .ernie { layout.sharedWidth = try ernieSharedWidth(layout) }
+    return layout
   }
 
   /// `N` for a tensor named `blk.N.…`, else `nil`.
@@ -248,7 +250,8 @@ public struct GGUFExport {
       ),
       ("emoe.down_scale", .float32(Float(layout.used))),
     ]
-    return result
+    result += routerScaleMetadata(layout)
+    return layout.target == .llama ? result : ernieMetadata(result, layout)
   }
 
   /// `value` with every integer set to `replacement`, keeping its GGUF type.
@@ -276,7 +279,9 @@ public struct GGUFExport {
     for record in layout.converted.values {
       for name in record.tensors.values { layerOf[name] = record.layer }
     }
-    let trivial = Set(layout.trivial)
+    // ernie4_5-moe keeps the leading unconverted layers dense: their tensors pass through.
+    let lead = layout.target == .llama ? 0 : layout.converted.keys.min() ?? 0
+    let trivial = Set(layout.trivial.filter { $0 > lead })
     for layer in trivial {
       for role in ["ffn_gate", "ffn_up", "ffn_down"] {
         layerOf["blk.\(layer).\(role).weight"] = layer
@@ -289,9 +294,13 @@ public struct GGUFExport {
       if let layer = layerOf[entry.name] {
         guard done.insert(layer).inserted else { continue }
         if let record = layout.converted[layer] {
-          outputs += try experts(record, layout, reader)
+          outputs +=
+            try layout.target == .llama
+            ? experts(record, layout, reader) : ernieExperts(record, layout, reader)
         } else {
-          outputs += try unclustered(layer, layout, reader)
+          outputs +=
+            try layout.target == .llama
+            ? unclustered(layer, layout, reader) : ernieDense(layer, layout, reader)
         }
       } else if passthrough.contains(entry.name) {
         let name = entry.name
@@ -310,7 +319,7 @@ public struct GGUFExport {
   }
 
   /// The four MoE tensors of a converted layer.
-  private func experts(
+  func experts(
     _ record: ContainerLayerRecord, _ layout: Layout, _ reader: StoredTensors
   ) throws(ConversionError) -> [Output] {
     let e = layout.experts
@@ -321,12 +330,13 @@ public struct GGUFExport {
     var outputs: [Output] = []
     let gateName = record.tensors[.router]
     let zero = layout.used == layout.experts
+    let routerScale = layout.scales[record.layer]?.scale ?? 1
     outputs.append(
       Output(
         plan: .init(name: block + "ffn_gate_inp.weight", dtype: .f32, shape: [e, d]),
         bytes: { () throws(ConversionError) in
           if zero || gateName == nil { return [UInt8](repeating: 0, count: e * d * 4) }
-          return MatrixBytes.bytes(try reader.floats(gateName!))
+          return MatrixBytes.bytes(try reader.floats(gateName!).map { $0 * routerScale })
         }))
     for (role, suffix) in [(ContainerLayerRecord.Role.wg, "ffn_gate_exps"), (.wu, "ffn_up_exps")] {
       guard let name = record.tensors[role] else { continue }
