@@ -16,7 +16,9 @@ struct ExportCommand: ParsableCommand {
       converted FFN permuted into expert order; --layout experts writes stacked expert tensors \
       and gates instead. Quantised experts are dequantised to F32.
 
-      --to gguf (containers made from a llama GGUF) writes llama.cpp's MoE layout. With the \
+      --to gguf (containers made from a llama GGUF, or from a LLaMA, Mistral or Qwen3 \
+      safetensors checkpoint whose tokenizer.json is in --source) writes llama.cpp's MoE \
+      layout. With the \
       default --top-k E it reproduces the dense model; with a smaller --top-k the router is the \
       average-key gate (see docs/export.md for what llama.cpp computes then).
 
@@ -46,6 +48,12 @@ struct ExportCommand: ParsableCommand {
     help: "gguf only: experts llama.cpp selects per token (default: E, the dense-exact export).")
   var topK: Int?
 
+  @Option(
+    help: ArgumentHelp(
+      "gguf only, for a container made from safetensors: the source checkpoint folder, for its "
+        + "tokenizer.json (default: the container's folder).", valueName: "folder"))
+  var source: String?
+
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {
@@ -54,6 +62,9 @@ struct ExportCommand: ParsableCommand {
     }
     if format == .safetensors && topK != nil {
       throw ValidationError("--top-k applies to --to gguf only")
+    }
+    if format == .safetensors && source != nil {
+      throw ValidationError("--source applies to --to gguf only")
     }
     if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
   }
@@ -83,7 +94,9 @@ struct ExportCommand: ParsableCommand {
           progress.finish()
           logger.info("wrote \(files.joined(separator: ", "))")
         case .gguf:
-          let unclustered = try GGUFExport(container: container, expertsUsed: topK).write(
+          let unclustered = try GGUFExport(
+            container: container, expertsUsed: topK, sourceFolder: source
+          ).write(
             to: output, progress: show("writing tensors"))
           progress.finish()
           if !unclustered.isEmpty {

@@ -24,11 +24,15 @@ public struct GGUFExport {
   public let container: ContainerFile
   /// Experts llama.cpp selects per token (`expert_used_count`), or `nil` for E.
   public var expertsUsed: Int?
+  /// The source checkpoint folder (for its tokenizer) of a container made from safetensors, or
+  /// `nil` for the container's own folder.
+  public var sourceFolder: String?
 
   /// Creates an export of `container`.
-  public init(container: ContainerFile, expertsUsed: Int? = nil) {
+  public init(container: ContainerFile, expertsUsed: Int? = nil, sourceFolder: String? = nil) {
     self.container = container
     self.expertsUsed = expertsUsed
+    self.sourceFolder = sourceFolder
   }
 
   /// One output tensor and how to make its bytes.
@@ -46,6 +50,11 @@ public struct GGUFExport {
     var converted: [Int: ContainerLayerRecord]
     var trivial: [Int]
     var metadata: [(key: String, value: GGUFValue)]
+    /// The name mapping of a container made from safetensors (`nil`: GGUF names as stored).
+    var source: SafeTensorsSource? = nil
+
+    /// The stored name of GGUF tensor `name`.
+    func stored(_ name: String) -> String { source?.storedNames[name] ?? name }
   }
 
   /// Writes the GGUF file at `path` atomically.
@@ -101,19 +110,31 @@ public struct GGUFExport {
           + "neurons, but llama.cpp's 'llama' architecture has no shared expert; export it "
           + "with --to safetensors")
     }
-    guard container.manifest.source.kind == .gguf, case .gguf(let pairs) = container.metadata
-    else {
-      throw .invalidInput(
-        "\(file): GGUF export needs a container converted from a GGUF file (this one came from "
-          + "\(container.manifest.source.format)); export it with --to safetensors")
-    }
-    guard
-      let architecture = pairs.first(where: { $0.key == "general.architecture" })?.value
-        .stringValue, architecture == "llama"
-    else {
-      throw .invalidInput(
-        "\(file): GGUF export writes llama.cpp's MoE layout of the 'llama' architecture; the "
-          + "source's general.architecture is not 'llama'")
+    let source: SafeTensorsSource? =
+      [.safetensors, .safetensorsIndex].contains(container.manifest.source.kind)
+      ? try safeTensorsSource() : nil
+    let pairs: [(key: String, value: GGUFValue)]
+    let architecture: String
+    if let source {
+      pairs = source.metadata
+      architecture = source.hyperparameters.architecture
+    } else {
+      guard container.manifest.source.kind == .gguf, case .gguf(let ggufPairs) = container.metadata
+      else {
+        throw .invalidInput(
+          "\(file): GGUF export needs a container converted from a GGUF file (this one came from "
+            + "\(container.manifest.source.format)); export it with --to safetensors")
+      }
+      guard
+        let ggufArchitecture = ggufPairs.first(where: { $0.key == "general.architecture" })?.value
+          .stringValue, ggufArchitecture == "llama"
+      else {
+        throw .invalidInput(
+          "\(file): GGUF export writes llama.cpp's MoE layout of the 'llama' architecture; the "
+            + "source's general.architecture is not 'llama'")
+      }
+      pairs = ggufPairs
+      architecture = ggufArchitecture
     }
     guard let layerCount = ExportConfig.layerCount(container) else {
       throw .invalidInput("\(file): the source metadata has no llama.block_count")
@@ -159,7 +180,9 @@ public struct GGUFExport {
     // The recorded block_count drives the loops below; bound it by the layers the container
     // actually holds (converted, or passed through as blk.N.*) so 2^32 - 1 cannot spin.
     let held = Set(records.map(\.layer)).union(
-      container.tensorInfos.compactMap { Self.blockIndex(of: $0.name) })
+      container.tensorInfos.compactMap {
+        Self.blockIndex(of: source?.ggufNames[$0.name] ?? $0.name)
+      })
     let heldCount = (held.max() ?? -1) + 1
     guard layerCount <= heldCount else {
       throw .invalidInput(
@@ -175,7 +198,8 @@ public struct GGUFExport {
     }
     for layer in trivial {
       for role in ["ffn_gate", "ffn_up", "ffn_down"] {
-        let name = "blk.\(layer).\(role).weight"
+        let name =
+          source?.storedNames["blk.\(layer).\(role).weight"] ?? "blk.\(layer).\(role).weight"
         guard let info = container.tensorInfos.first(where: { $0.name == name }) else {
           throw .invalidInput("\(file): layer \(layer) was not converted and has no \(name)")
         }
@@ -189,7 +213,7 @@ public struct GGUFExport {
     }
     return Layout(
       architecture: architecture, experts: experts, used: used, layerCount: layerCount,
-      converted: converted, trivial: trivial, metadata: pairs)
+      converted: converted, trivial: trivial, metadata: pairs, source: source)
   }
 
   /// `N` for a tensor named `blk.N.…`, else `nil`.
@@ -279,7 +303,7 @@ public struct GGUFExport {
     let trivial = Set(layout.trivial)
     for layer in trivial {
       for role in ["ffn_gate", "ffn_up", "ffn_down"] {
-        layerOf["blk.\(layer).\(role).weight"] = layer
+        layerOf[layout.stored("blk.\(layer).\(role).weight")] = layer
       }
     }
     let passthrough = Set(container.tensorInfos.map(\.name))
@@ -292,6 +316,12 @@ public struct GGUFExport {
           outputs += try experts(record, layout, reader)
         } else {
           outputs += try unclustered(layer, layout, reader)
+        }
+      } else if let source = layout.source {
+        if passthrough.contains(entry.name),
+          let output = try safeTensorsOutput(entry, source, reader)
+        {
+          outputs.append(output)
         }
       } else if passthrough.contains(entry.name) {
         let name = entry.name
@@ -362,9 +392,9 @@ public struct GGUFExport {
   {
     let e = layout.experts
     let block = "blk.\(layer)."
-    let gate = try reader.entry(block + "ffn_gate.weight")
-    let up = try reader.entry(block + "ffn_up.weight")
-    let down = try reader.entry(block + "ffn_down.weight")
+    let gate = try reader.entry(layout.stored(block + "ffn_gate.weight"))
+    let up = try reader.entry(layout.stored(block + "ffn_up.weight"))
+    let down = try reader.entry(layout.stored(block + "ffn_down.weight"))
     let n = gate.shape[0]
     let d = gate.shape[1]
     let size = n / e
