@@ -55,6 +55,9 @@ final class JSONEncodingSlot {
   func append() -> JSONEncodingSlot {
     let slot = JSONEncodingSlot()
     if case .array(var elements) = content {
+      // Drop the enum's reference first, so appending does not copy the array (which made
+      // encoding an n-element array O(n²): minutes for a GGUF source's 49 152 tokens).
+      content = nil
       elements.append(slot)
       content = .array(elements)
     } else {
