@@ -16,7 +16,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 if [ "${EMOE_SKIP_PYTHON:-0}" != "1" ]; then
-  if ! python3 -c 'import numpy, safetensors, gguf, jsonschema, k_means_constrained, tokenizers, sentencepiece, torch, transformers, llama_cpp' >/dev/null 2>&1; then
+  if ! python3 -c 'import numpy, safetensors, gguf, jsonschema, k_means_constrained, tokenizers, sentencepiece, torch, transformers, accelerate, llama_cpp' >/dev/null 2>&1; then
     echo "setup: installing Python test oracles (a first llama-cpp-python build takes minutes)" >&2
     # Two compile jobs, and no llama.cpp programs or multimodal library: only the text library
     # the Python package loads.

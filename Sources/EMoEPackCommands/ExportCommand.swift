@@ -16,12 +16,13 @@ struct ExportCommand: ParsableCommand {
       converted FFN permuted into expert order; --layout experts writes stacked expert tensors \
       and gates instead. Quantised experts are dequantised to F32.
 
-      --to gguf (containers made from a llama GGUF) writes llama.cpp's MoE layout: the 'llama' \
-      architecture when every layer was converted without a shared block, else 'ernie4_5-moe' \
-      (leading unconverted layers dense, a shared block or a later unconverted layer as the \
-      shared expert). With the default --top-k E it reproduces the dense model; with a smaller \
-      --top-k the router is the average-key gate scaled so the selected experts' weights are \
-      within 1.6 % of EMoE's 1 (see docs/export.md).
+      --to gguf (containers made from a llama GGUF, or from a LLaMA, Mistral or Qwen3 \
+      safetensors checkpoint whose tokenizer.json is in --source) writes llama.cpp's MoE layout: \
+      the 'llama' architecture (or 'qwen3moe') when every layer was converted without a shared \
+      block, else 'ernie4_5-moe' (leading unconverted layers dense, a shared block or a later \
+      unconverted layer as the shared expert). With the default --top-k E it reproduces the \
+      dense model; with a smaller --top-k the router is the average-key gate scaled so the \
+      selected experts' weights are within 1.6 % of EMoE's 1 (see docs/export.md).
 
       --to hf (LLaMA decoders, from safetensors or a llama GGUF, and BERT encoders) writes the \
       folder OUT with model.safetensors, config.json (auto_map, emoe_layers) and the modeling \
@@ -55,7 +56,11 @@ struct ExportCommand: ParsableCommand {
     help: "gguf only: experts llama.cpp selects per token (default: E, the dense-exact export).")
   var topK: Int?
 
-  @Option(help: "hf only: a folder whose tokenizer files are copied beside the model.")
+  @Option(
+    help: ArgumentHelp(
+      "hf and gguf: the source checkpoint folder whose tokenizer files are copied (hf) or whose "
+        + "tokenizer.json is converted (gguf, a container made from safetensors; default: the "
+        + "container's folder).", valueName: "folder"))
   var source: String?
 
   @Flag(help: "hf only: print a JSON summary of what was written.")
@@ -64,14 +69,17 @@ struct ExportCommand: ParsableCommand {
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {
-    if format != .hf && (source != nil || json) {
-      throw ValidationError("--source and --json apply to --to hf only")
+    if format != .hf && json {
+      throw ValidationError("--json applies to --to hf only")
     }
     if format != .safetensors && layout != .dense {
       throw ValidationError("--layout applies to --to safetensors only")
     }
     if format != .gguf && topK != nil {
       throw ValidationError("--top-k applies to --to gguf only")
+    }
+    if format == .safetensors && source != nil {
+      throw ValidationError("--source applies to --to gguf only")
     }
     if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
   }
@@ -101,7 +109,7 @@ struct ExportCommand: ParsableCommand {
           progress.finish()
           logger.info("wrote \(files.joined(separator: ", "))")
         case .gguf:
-          let export = GGUFExport(container: container, expertsUsed: topK)
+          let export = GGUFExport(container: container, expertsUsed: topK, sourceFolder: source)
           let unclustered = try export.write(to: output, progress: show("writing tensors"))
           progress.finish()
           let target = try export.target()

@@ -79,14 +79,18 @@ struct ExportTests {
     #expect(throws: ConversionError.self) { try export.write(to: directory.file("out")) }
   }
 
-  @Test("GGUF export needs a container made from a llama GGUF")
+  @Test("GGUF export of a safetensors-made container needs the source's tokenizer.json")
   func ggufNeedsGGUFSource() throws {
     let directory = try TemporaryDirectory()
     let (path, _) = try ConvertTestSupport.convert(
       ConvertTestSupport.fixture("llama-tiny"), ConversionOptions(experts: 4, layers: "all"),
       into: directory)
     let export = GGUFExport(container: try ContainerFile(path: path))
-    #expect(throws: ConversionError.self) { try export.write(to: directory.file("out.gguf")) }
+    // The container lies in a fresh folder without tokenizer files, and no source is given.
+    let error = #expect(throws: ConversionError.self) {
+      try export.write(to: directory.file("out.gguf"))
+    }
+    #expect("\(error.map { "\($0)" } ?? "")".contains("tokenizer.json does not exist"))
     #expect(!FileSystem.exists(directory.file("out.gguf")))
   }
 

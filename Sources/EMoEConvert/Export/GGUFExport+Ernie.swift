@@ -47,7 +47,10 @@ extension GGUFExport {
       let block = "blk.\(layer)."
       var shapes: [[Int]] = []
       for role in ["ffn_gate", "ffn_up", "ffn_down"] {
-        guard let info = container.tensorInfos.first(where: { $0.name == block + role + ".weight" })
+        guard
+          let info = container.tensorInfos.first(where: {
+            $0.name == layout.stored(block + role + ".weight")
+          })
         else {
           throw .invalidInput(
             "\(file): layer \(layer) was not converted and has no \(block + role).weight")
@@ -135,7 +138,7 @@ extension GGUFExport {
   {
     let e = layout.experts
     let block = "blk.\(layer)."
-    let gate = try reader.entry(block + "ffn_gate.weight")
+    let gate = try reader.entry(layout.stored(block + "ffn_gate.weight"))
     let n = gate.shape[0]
     let d = gate.shape[1]
     let size = layout.converted.values.first?.expertSizes.first ?? 1
@@ -159,8 +162,9 @@ extension GGUFExport {
         bytes: zeros(e * d * size)),
     ]
     outputs += try sharedExpert(
-      layer: layer, gate: block + "ffn_gate.weight", up: block + "ffn_up.weight", rows: 0..<n,
-      down: .rowMajor(block + "ffn_down.weight"), layout, reader)
+      layer: layer, gate: layout.stored(block + "ffn_gate.weight"),
+      up: layout.stored(block + "ffn_up.weight"), rows: 0..<n,
+      down: .rowMajor(layout.stored(block + "ffn_down.weight")), layout, reader)
     return outputs.sorted { $0.plan.name < $1.plan.name }
   }
 

@@ -19,12 +19,14 @@ extension GGUFExport {
   }
 
   /// The router scale of every converted layer for an export at k < E (none at k = E, where
-  /// the router is zero).
+  /// the router is zero). `stored` maps a GGUF tensor name to the container's name for it
+  /// (a container made from safetensors stores Hugging Face names).
   ///
   /// - Throws: ``ConversionError/invalidInput(_:)`` when a layer has no router matrix or no
   ///   `ffn_norm`, or holds a value that is not finite.
   func routerScales(
-    converted: [Int: ContainerLayerRecord], experts: Int, used: Int
+    converted: [Int: ContainerLayerRecord], experts: Int, used: Int,
+    stored: (String) -> String = { $0 }
   ) throws(ConversionError) -> [Int: GGUFRouterScale] {
     guard used < experts else { return [:] }
     let file = container.path
@@ -34,7 +36,7 @@ extension GGUFExport {
       guard let routerName = record.tensors[.router] else {
         throw .invalidInput("\(file): layer \(layer) stores no router matrix")
       }
-      let normName = "blk.\(layer).ffn_norm.weight"
+      let normName = stored("blk.\(layer).ffn_norm.weight")
       guard container.entry(named: normName) != nil else {
         throw .invalidInput(
           "\(ErrorLocation(file: file, tensor: normName)): the layer's FFN norm is missing")

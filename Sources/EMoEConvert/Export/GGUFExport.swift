@@ -27,11 +27,15 @@ public struct GGUFExport {
   public let container: ContainerFile
   /// Experts llama.cpp selects per token (`expert_used_count`), or `nil` for E.
   public var expertsUsed: Int?
+  /// The source checkpoint folder (for its tokenizer) of a container made from safetensors, or
+  /// `nil` for the container's own folder.
+  public var sourceFolder: String?
 
   /// Creates an export of `container`.
-  public init(container: ContainerFile, expertsUsed: Int? = nil) {
+  public init(container: ContainerFile, expertsUsed: Int? = nil, sourceFolder: String? = nil) {
     self.container = container
     self.expertsUsed = expertsUsed
+    self.sourceFolder = sourceFolder
   }
 
   /// One output tensor and how to make its bytes.
@@ -55,6 +59,11 @@ public struct GGUFExport {
     var target: Target = .llama
     /// ernie4_5-moe only: the width of the shared expert in every MoE layer (0: none).
     var sharedWidth = 0
+    /// The name mapping of a container made from safetensors (`nil`: GGUF names as stored).
+    var source: SafeTensorsSource? = nil
+
+    /// The stored name of GGUF tensor `name`.
+    func stored(_ name: String) -> String { source?.storedNames[name] ?? name }
   }
 
   /// Writes the GGUF file at `path` atomically.
@@ -103,19 +112,31 @@ public struct GGUFExport {
 
   func check() throws(ConversionError) -> Layout {
     let file = container.path
-    guard container.manifest.source.kind == .gguf, case .gguf(let pairs) = container.metadata
-    else {
-      throw .invalidInput(
-        "\(file): GGUF export needs a container converted from a GGUF file (this one came from "
-          + "\(container.manifest.source.format)); export it with --to safetensors")
-    }
-    guard
-      let architecture = pairs.first(where: { $0.key == "general.architecture" })?.value
-        .stringValue, architecture == "llama"
-    else {
-      throw .invalidInput(
-        "\(file): GGUF export writes llama.cpp's MoE layout of the 'llama' architecture; the "
-          + "source's general.architecture is not 'llama'")
+    let source: SafeTensorsSource? =
+      [.safetensors, .safetensorsIndex].contains(container.manifest.source.kind)
+      ? try safeTensorsSource() : nil
+    let pairs: [(key: String, value: GGUFValue)]
+    let architecture: String
+    if let source {
+      pairs = source.metadata
+      architecture = source.hyperparameters.architecture
+    } else {
+      guard container.manifest.source.kind == .gguf, case .gguf(let ggufPairs) = container.metadata
+      else {
+        throw .invalidInput(
+          "\(file): GGUF export needs a container converted from a GGUF file (this one came from "
+            + "\(container.manifest.source.format)); export it with --to safetensors")
+      }
+      guard
+        let ggufArchitecture = ggufPairs.first(where: { $0.key == "general.architecture" })?.value
+          .stringValue, ggufArchitecture == "llama"
+      else {
+        throw .invalidInput(
+          "\(file): GGUF export writes llama.cpp's MoE layout of the 'llama' architecture; the "
+            + "source's general.architecture is not 'llama'")
+      }
+      pairs = ggufPairs
+      architecture = ggufArchitecture
     }
     guard let layerCount = ExportConfig.layerCount(container) else {
       throw .invalidInput("\(file): the source metadata has no llama.block_count")
@@ -162,7 +183,9 @@ public struct GGUFExport {
     // The recorded block_count drives the loops below; bound it by the layers the container
     // actually holds (converted, or passed through as blk.N.*) so 2^32 - 1 cannot spin.
     let held = Set(records.map(\.layer)).union(
-      container.tensorInfos.compactMap { Self.blockIndex(of: $0.name) })
+      container.tensorInfos.compactMap {
+        Self.blockIndex(of: source?.ggufNames[$0.name] ?? $0.name)
+      })
     let heldCount = (held.max() ?? -1) + 1
     guard layerCount <= heldCount else {
       throw .invalidInput(
@@ -173,7 +196,8 @@ public struct GGUFExport {
     let target = Self.target(trivial: trivial, records: records)
     for layer in trivial where target == .llama {
       for role in ["ffn_gate", "ffn_up", "ffn_down"] {
-        let name = "blk.\(layer).\(role).weight"
+        let name =
+          source?.storedNames["blk.\(layer).\(role).weight"] ?? "blk.\(layer).\(role).weight"
         guard let info = container.tensorInfos.first(where: { $0.name == name }) else {
           throw .invalidInput("\(file): layer \(layer) was not converted and has no \(name)")
         }
@@ -188,9 +212,20 @@ public struct GGUFExport {
     var layout = Layout(
       architecture: architecture, experts: experts, used: used, layerCount: layerCount,
       converted: converted, trivial: trivial, metadata: pairs,
-      scales: try routerScales(converted: converted, experts: experts, used: used),
-      target: target)
-    if target == .ernie { layout.sharedWidth = try ernieSharedWidth(layout) }
+      scales: try routerScales(
+        converted: converted, experts: experts, used: used,
+        stored: { source?.storedNames[$0] ?? $0 }),
+      target: target, source: source)
+    if target == .ernie {
+      guard architecture == "llama" else {
+        throw .invalidInput(
+          "\(file): layers \(trivial) were not converted or a layer has a shared block; llama.cpp "
+            + "expresses that with its 'ernie4_5-moe' architecture, which computes a LLaMA model "
+            + "but not a \(architecture) one; convert every layer (--layers all) without shared "
+            + "neurons, or export with --to safetensors or --to hf")
+      }
+      layout.sharedWidth = try ernieSharedWidth(layout)
+    }
     return layout
   }
 
@@ -284,7 +319,7 @@ public struct GGUFExport {
     let trivial = Set(layout.trivial.filter { $0 > lead })
     for layer in trivial {
       for role in ["ffn_gate", "ffn_up", "ffn_down"] {
-        layerOf["blk.\(layer).\(role).weight"] = layer
+        layerOf[layout.stored("blk.\(layer).\(role).weight")] = layer
       }
     }
     let passthrough = Set(container.tensorInfos.map(\.name))
@@ -301,6 +336,12 @@ public struct GGUFExport {
           outputs +=
             try layout.target == .llama
             ? unclustered(layer, layout, reader) : ernieDense(layer, layout, reader)
+        }
+      } else if let source = layout.source {
+        if passthrough.contains(entry.name),
+          let output = try safeTensorsOutput(entry, source, reader)
+        {
+          outputs.append(output)
         }
       } else if passthrough.contains(entry.name) {
         let name = entry.name
@@ -372,9 +413,9 @@ public struct GGUFExport {
   {
     let e = layout.experts
     let block = "blk.\(layer)."
-    let gate = try reader.entry(block + "ffn_gate.weight")
-    let up = try reader.entry(block + "ffn_up.weight")
-    let down = try reader.entry(block + "ffn_down.weight")
+    let gate = try reader.entry(layout.stored(block + "ffn_gate.weight"))
+    let up = try reader.entry(layout.stored(block + "ffn_up.weight"))
+    let down = try reader.entry(layout.stored(block + "ffn_down.weight"))
     let n = gate.shape[0]
     let d = gate.shape[1]
     let size = n / e
