@@ -18,7 +18,9 @@ struct ExportCommand: ParsableCommand {
 
       --to gguf (containers made from a llama GGUF) writes llama.cpp's MoE layout. With the \
       default --top-k E it reproduces the dense model; with a smaller --top-k the router is the \
-      average-key gate (see docs/export.md for what llama.cpp computes then).
+      average-key gate (see docs/export.md for what llama.cpp computes then). Gate and up \
+      experts keep their block type; ffn_down_exps is requantised along n/E (--precision, \
+      --down-type; default Q5_1 for a 4-bit source).
 
       Nothing is written over the container, over the source it was converted from, or over \
       a file that is not a regular writable file; a safetensors export goes into a new or empty \
@@ -46,6 +48,16 @@ struct ExportCommand: ParsableCommand {
     help: "gguf only: experts llama.cpp selects per token (default: E, the dense-exact export).")
   var topK: Int?
 
+  @Option(
+    help:
+      "gguf only: source (experts keep block types, ffn_down_exps requantised), f32-down or f32.")
+  var precision: GGUFExport.Precision = .source
+
+  @Option(
+    name: .customLong("down-type"),
+    help: "gguf only, with --precision source: the ffn_down_exps type (default: by source type).")
+  var downType: DownTypeArgument?
+
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {
@@ -54,6 +66,12 @@ struct ExportCommand: ParsableCommand {
     }
     if format == .safetensors && topK != nil {
       throw ValidationError("--top-k applies to --to gguf only")
+    }
+    if format == .safetensors && (precision != .source || downType != nil) {
+      throw ValidationError("--precision and --down-type apply to --to gguf only")
+    }
+    if downType != nil && precision != .source {
+      throw ValidationError("--down-type needs --precision source")
     }
     if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
   }
@@ -83,8 +101,10 @@ struct ExportCommand: ParsableCommand {
           progress.finish()
           logger.info("wrote \(files.joined(separator: ", "))")
         case .gguf:
-          let unclustered = try GGUFExport(container: container, expertsUsed: topK).write(
-            to: output, progress: show("writing tensors"))
+          let export = GGUFExport(
+            container: container, expertsUsed: topK, precision: precision,
+            downType: downType?.dtype)
+          let unclustered = try export.write(to: output, progress: show("writing tensors"))
           progress.finish()
           if !unclustered.isEmpty {
             logger.info(

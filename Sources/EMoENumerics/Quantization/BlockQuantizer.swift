@@ -4,7 +4,9 @@ import EMoECore
 /// Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 blocks (each byte-identical to `gguf.quants.quantize`).
 public enum BlockQuantizer {
   /// The element types ``encode(_:as:)`` writes.
-  public static let encodableTypes: [DType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0]
+  public static let encodableTypes: [DType] = [
+    .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0,
+  ]
 
   /// Whether ``encode(_:as:)`` writes `dtype`.
   public static func supports(_ dtype: DType) -> Bool { encodableTypes.contains(dtype) }

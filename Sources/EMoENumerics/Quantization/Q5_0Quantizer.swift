@@ -28,7 +28,8 @@ public enum Q5_0Quantizer {
         let d = LegacyBlockRounding.signedMaximum(input) / -16
         let inverse = LegacyBlockRounding.inverse(d)
         for j in 0..<32 {
-          q[j] = LegacyBlockRounding.symmetricCode(input[j], inverse: inverse, offset: 16.5, top: 31)
+          q[j] = LegacyBlockRounding.symmetricCode(
+            input[j], inverse: inverse, offset: 16.5, top: 31)
         }
         output.storeBytes(of: HalfPrecision.f16(from: d).littleEndian, as: UInt16.self)
         LegacyBlockRounding.pack(q, fifthBits: true, into: output + 2)
