@@ -33,7 +33,10 @@ def measure(path, prompt_tokens, generate, runs, threads):
         out = []
         start = time.perf_counter()
         for _ in range(generate):
-            token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+            # The last position's logits straight from the context (without logits_all,
+            # llama-cpp-python no longer copies them into `scores`).
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+            token = int(np.argmax(logits))
             out.append(token)
             llm.eval([token])
         generate_rate = generate / (time.perf_counter() - start)
