@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # llama.cpp speed (llama-cpp-python): the dense SmolLM2 Q4_1 GGUF against its EMoE export
-# (every layer converted, E = 16) at k = E/4 and E/2, with the default block-quantised experts
+# (every layer converted, E = 16) at k = E/4, E/2 and E, with the default block-quantised experts
 # (Q4_1 gate/up, Q5_1 down) and, for comparison, F32 down at k = 4. Prompt tok/s (256 tokens in one
 # batch) and generation tok/s (64 greedy tokens), best of 3, 2 threads; load average printed.
 #
@@ -25,6 +25,7 @@ for k in 4 8; do
   [ "$k" = 8 ] || [ -f "$work/k$k-f32down.gguf" ] ||
     "$PACK" export "$container" "$work/k$k-f32down.gguf" --to gguf --top-k "$k" --precision f32-down
 done
+[ -f "$work/k16.gguf" ] || "$PACK" export "$container" "$work/k16.gguf" --to gguf
 python3 scripts/bench/llama_cpp_speed.py "$@" dense="$MODEL" \
   "emoe-k4-q5_1-down=$work/k4.gguf" "emoe-k8-q5_1-down=$work/k8.gguf" \
-  "emoe-k4-f32-down=$work/k4-f32down.gguf"
+  "emoe-k4-f32-down=$work/k4-f32down.gguf" "emoe-k16-q5_1-down=$work/k16.gguf"
