@@ -22,7 +22,9 @@ struct ExportCommand: ParsableCommand {
       block, else 'ernie4_5-moe' (leading unconverted layers dense, a shared block or a later \
       unconverted layer as the shared expert). With the default --top-k E it reproduces the \
       dense model; with a smaller --top-k the router is the average-key gate scaled so the \
-      selected experts' weights are within 1.6 % of EMoE's 1 (see docs/export.md).
+      selected experts' weights are within 1.6 % of EMoE's 1 (see docs/export.md). Gate and up \
+      experts keep their block type; ffn_down_exps is requantised along n/E (--precision, \
+      --down-type; default Q5_1 for a 4-bit source).
 
       --to hf (LLaMA decoders, from safetensors or a llama GGUF, and BERT encoders) writes the \
       folder OUT with model.safetensors, config.json (auto_map, emoe_layers) and the modeling \
@@ -66,6 +68,16 @@ struct ExportCommand: ParsableCommand {
   @Flag(help: "hf only: print a JSON summary of what was written.")
   var json = false
 
+  @Option(
+    help:
+      "gguf only: source (experts keep block types, ffn_down_exps requantised), f32-down or f32.")
+  var precision: GGUFExport.Precision = .source
+
+  @Option(
+    name: .customLong("down-type"),
+    help: "gguf only, with --precision source: the ffn_down_exps type (default: by source type).")
+  var downType: DownTypeArgument?
+
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {
@@ -79,7 +91,13 @@ struct ExportCommand: ParsableCommand {
       throw ValidationError("--top-k applies to --to gguf only")
     }
     if format == .safetensors && source != nil {
-      throw ValidationError("--source applies to --to gguf only")
+      throw ValidationError("--source applies to --to hf and --to gguf only")
+    }
+    if format != .gguf && (precision != .source || downType != nil) {
+      throw ValidationError("--precision and --down-type apply to --to gguf only")
+    }
+    if downType != nil && precision != .source {
+      throw ValidationError("--down-type needs --precision source")
     }
     if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
   }
@@ -109,7 +127,9 @@ struct ExportCommand: ParsableCommand {
           progress.finish()
           logger.info("wrote \(files.joined(separator: ", "))")
         case .gguf:
-          let export = GGUFExport(container: container, expertsUsed: topK, sourceFolder: source)
+          let export = GGUFExport(
+            container: container, expertsUsed: topK, sourceFolder: source, precision: precision,
+            downType: downType?.dtype)
           let unclustered = try export.write(to: output, progress: show("writing tensors"))
           progress.finish()
           let target = try export.target()

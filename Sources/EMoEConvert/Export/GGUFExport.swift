@@ -4,7 +4,7 @@ import EMoEFormats
 /// Exports an `.emoe` container made from a llama-architecture GGUF as a GGUF in llama.cpp's
 /// MoE layout: per layer `ffn_gate_inp` (F32 `[E, d]`), `ffn_gate_exps` and `ffn_up_exps`
 /// (`[E, n/E, d]`, the stored rows as they are, Q4_1 included) and `ffn_down_exps`
-/// (`[E, d, n/E]`, F32), with `llama.expert_count` = E, `llama.expert_used_count` = k and
+/// (`[E, d, n/E]`, requantised: see ``Precision``), with `llama.expert_count` = E, `llama.expert_used_count` = k and
 /// `llama.feed_forward_length` = n/E, the dense `ffn_gate/up/down` removed, and the EMoE
 /// settings under `emoe.*`.
 ///
@@ -30,12 +30,22 @@ public struct GGUFExport {
   /// The source checkpoint folder (for its tokenizer) of a container made from safetensors, or
   /// `nil` for the container's own folder.
   public var sourceFolder: String?
+  /// How the expert tensors are encoded (GGUFExport+Encoding.swift).
+  public var precision: Precision
+  /// The type of `ffn_down_exps` under ``Precision/source``, or `nil` for the default that
+  /// follows the source's down type.
+  public var downType: DType?
 
   /// Creates an export of `container`.
-  public init(container: ContainerFile, expertsUsed: Int? = nil, sourceFolder: String? = nil) {
+  public init(
+    container: ContainerFile, expertsUsed: Int? = nil, sourceFolder: String? = nil,
+    precision: Precision = .source, downType: DType? = nil
+  ) {
     self.container = container
     self.expertsUsed = expertsUsed
     self.sourceFolder = sourceFolder
+    self.precision = precision
+    self.downType = downType
   }
 
   /// One output tensor and how to make its bytes.
@@ -82,7 +92,8 @@ public struct GGUFExport {
     let writer: GGUFWriter
     do {
       writer = try GGUFWriter(
-        destination: path, metadata: metadata(layout), tensors: outputs.map(\.plan))
+        destination: path, metadata: try withEncodingMetadata(metadata(layout), layout),
+        tensors: outputs.map(\.plan))
     } catch {
       throw .exporting(error, container: container.path)
     }
@@ -368,6 +379,7 @@ public struct GGUFExport {
     let size = record.intermediateSize / e
     let block = "blk.\(record.layer)."
     let scale = Float(layout.used)
+    let downType = try resolvedDownType(layout)
     var outputs: [Output] = []
     let gateName = record.tensors[.router]
     let zero = layout.used == layout.experts
@@ -381,27 +393,23 @@ public struct GGUFExport {
         }))
     for (role, suffix) in [(ContainerLayerRecord.Role.wg, "ffn_gate_exps"), (.wu, "ffn_up_exps")] {
       guard let name = record.tensors[role] else { continue }
-      let entry = try reader.entry(name)
-      let keep =
-        entry.declaration.encoding == .plain && GGUFTensorType(dtype: entry.dtype) != nil
-        && entry.dtype != .i8
+      let encoding = rowsEncoding(try reader.entry(name))
       outputs.append(
         Output(
           plan: .init(
-            name: block + suffix + ".weight", dtype: keep ? entry.dtype : .f32, shape: [e, size, d]),
-          bytes: { () throws(ConversionError) in
-            keep ? try reader.bytes(name) : MatrixBytes.bytes(try reader.floats(name))
-          }))
+            name: block + suffix + ".weight", dtype: encoding.dtype, shape: [e, size, d]),
+          bytes: { () throws(ConversionError) in try rowsBytes(name, encoding, reader) }))
     }
     if let name = record.tensors[.wd] {
       outputs.append(
         Output(
-          plan: .init(name: block + "ffn_down_exps.weight", dtype: .f32, shape: [e, d, size]),
+          plan: .init(name: block + "ffn_down_exps.weight", dtype: downType, shape: [e, d, size]),
           bytes: { () throws(ConversionError) in
             let values = try reader.floats(name).map { $0 * scale }
-            return values.withUnsafeBytes { raw in
+            let f32 = values.withUnsafeBytes { raw in
               MatrixBytes.transposedBlocks(raw, experts: e, size: size, columns: d, elementBytes: 4)
             }
+            return try encodeDown(f32, as: downType, tensor: block + "ffn_down_exps.weight")
           }))
     }
     return outputs.sorted { $0.plan.name < $1.plan.name }
@@ -420,6 +428,7 @@ public struct GGUFExport {
     let d = gate.shape[1]
     let size = n / e
     let scale = Float(layout.used)
+    let downType = try resolvedDownType(layout)
     var outputs = [
       Output(
         plan: .init(name: block + "ffn_gate_inp.weight", dtype: .f32, shape: [e, d]),
@@ -427,15 +436,17 @@ public struct GGUFExport {
     ]
     for (entry, suffix) in [(gate, "ffn_gate_exps"), (up, "ffn_up_exps")] {
       let name = entry.name
+      let encoding = rowsEncoding(entry)
       outputs.append(
         Output(
-          plan: .init(name: block + suffix + ".weight", dtype: entry.dtype, shape: [e, size, d]),
-          bytes: { () throws(ConversionError) in try reader.bytes(name) }))
+          plan: .init(
+            name: block + suffix + ".weight", dtype: encoding.dtype, shape: [e, size, d]),
+          bytes: { () throws(ConversionError) in try rowsBytes(name, encoding, reader) }))
     }
     let downName = down.name
     outputs.append(
       Output(
-        plan: .init(name: block + "ffn_down_exps.weight", dtype: .f32, shape: [e, d, size]),
+        plan: .init(name: block + "ffn_down_exps.weight", dtype: downType, shape: [e, d, size]),
         bytes: { () throws(ConversionError) in
           // Stored [d, n]; expert j is columns j·size ..< (j+1)·size.
           let values = try reader.floats(downName)
@@ -448,7 +459,8 @@ public struct GGUFExport {
               }
             }
           }
-          return MatrixBytes.bytes(result)
+          return try encodeDown(
+            MatrixBytes.bytes(result), as: downType, tensor: block + "ffn_down_exps.weight")
         }))
     return outputs.sorted { $0.plan.name < $1.plan.name }
   }

@@ -1,0 +1,4 @@
+import ArgumentParser
+import EMoEConvert
+
+extension GGUFExport.Precision: ExpressibleByArgument {}
