@@ -19,8 +19,10 @@ extension GGUFExport {
   }
 
   /// The router scale of every converted layer for an export at k < E (none at k = E, where
-  /// the router is zero). `stored` maps a GGUF tensor name to the container's name for it
-  /// (a container made from safetensors stores Hugging Face names).
+  /// the router is zero).
+  ///
+  /// `stored` maps a GGUF tensor name to the container's name for it (a container made from
+  /// safetensors stores Hugging Face names).
   ///
   /// - Throws: ``ConversionError/invalidInput(_:)`` when a layer has no router matrix or no
   ///   `ffn_norm`, or holds a value that is not finite.

@@ -1,12 +1,15 @@
 import EMoECore
 import EMoEFormats
 
-/// Exports an `.emoe` container made from a llama-architecture GGUF as a GGUF in llama.cpp's
-/// MoE layout: per layer `ffn_gate_inp` (F32 `[E, d]`), `ffn_gate_exps` and `ffn_up_exps`
-/// (`[E, n/E, d]`, the stored rows as they are, Q4_1 included) and `ffn_down_exps`
-/// (`[E, d, n/E]`, requantised: see ``Precision``), with `llama.expert_count` = E, `llama.expert_used_count` = k and
-/// `llama.feed_forward_length` = n/E, the dense `ffn_gate/up/down` removed, and the EMoE
-/// settings under `emoe.*`.
+/// Exports an `.emoe` container as a GGUF in llama.cpp's MoE layout.
+///
+/// The container may come from a llama-architecture GGUF or from a LLaMA, Mistral or Qwen3
+/// safetensors checkpoint (GGUFExport+SafeTensorsSource.swift: names, q/k permutation,
+/// hyperparameters and tokenizer). Per converted layer: `ffn_gate_inp` (F32 `[E, d]`),
+/// `ffn_gate_exps` and `ffn_up_exps` (`[E, n/E, d]`, the stored rows as they are, Q4_1
+/// included) and `ffn_down_exps` (`[E, d, n/E]`, requantised: see ``Precision``), with
+/// `{arch}.expert_count` = E, `{arch}.expert_used_count` = k and the per-expert width, the dense
+/// `ffn_gate/up/down` removed, and the EMoE settings under `emoe.*`.
 ///
 /// llama.cpp weights the k selected experts by the softmax of the router renormalised over
 /// them, where EMoE sums them with weight 1. With k = E (the default) the export reproduces the
