@@ -35,10 +35,10 @@ public enum BlockQuantizer {
         }
       }
       return halves.withUnsafeBytes { Array($0) }
-    case .q4_0: return try Q4_0Quantizer.quantize(values)
-    case .q4_1: return try Q4_1Quantizer.quantize(values)
-    case .q5_0: return try Q5_0Quantizer.quantize(values)
-    case .q5_1: return try Q5_1Quantizer.quantize(values)
+    case .q4_0: return try LegacyBlockQuantizer.q4_0.quantize(values)
+    case .q4_1: return try LegacyBlockQuantizer.q4_1.quantize(values)
+    case .q5_0: return try LegacyBlockQuantizer.q5_0.quantize(values)
+    case .q5_1: return try LegacyBlockQuantizer.q5_1.quantize(values)
     case .q8_0: return try Q8_0Quantizer.quantize(values)
     default:
       throw QuantizationError("emoe-pack does not encode \(dtype.rawValue) values")

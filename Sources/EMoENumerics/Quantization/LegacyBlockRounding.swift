@@ -1,5 +1,5 @@
 /// The rounding steps gguf-py's `quantize_blocks` uses for ggml's legacy 4- and 5-bit types,
-/// shared by ``Q4_0Quantizer``, ``Q4_1Quantizer``, ``Q5_0Quantizer`` and ``Q5_1Quantizer``.
+/// used by ``LegacyBlockQuantizer`` (Q4_0, Q4_1, Q5_0 and Q5_1).
 ///
 /// gguf-py 0.19 is the reference. Everything is F32 with a separate multiply and add (numpy never
 /// fuses them): the symmetric types compute `trunc(x · id + offset)`, the types with a minimum

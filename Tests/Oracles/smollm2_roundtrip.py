@@ -1,6 +1,6 @@
 """Derived SmolLM2 fixtures for the safetensors-source GGUF export check (made once, cached).
 
-usage: make_smollm2_roundtrip.py SOURCE.gguf OUT_FOLDER
+usage: smollm2_roundtrip.py SOURCE.gguf OUT_FOLDER
 
 Writes into OUT_FOLDER:
   safetensors/  transformers' round trip of the GGUF: from_pretrained(gguf_file=...) dequantises
