@@ -159,7 +159,8 @@ struct SafeTensorsGGUFExportTests {
     let original = try #require(try TestPaths.smolLM2())
     let fixtures = TestPaths.repositoryRoot + "/.cache/fixtures/smollm2-roundtrip"
     let maker = try String(
-      contentsOfFile: TestPaths.repositoryRoot + "/Tests/Oracles/smollm2_roundtrip.py", encoding: .utf8)
+      contentsOfFile: TestPaths.repositoryRoot + "/Tests/Oracles/smollm2_roundtrip.py",
+      encoding: .utf8)
     _ = try PythonOracle.check(maker, arguments: [original, fixtures])
     let directory = try TemporaryDirectory()
     let options = ["--layers", "0,1", "--experts", "16"]
