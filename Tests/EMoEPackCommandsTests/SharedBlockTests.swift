@@ -533,9 +533,13 @@ struct SharedBlockTests {
     }
     let gguf = try CommandRunner.run(["export", path, directory.file("m.gguf"), "--to", "gguf"])
     #expect(gguf.status == 2)
-    // GGUF export (with the shared block as ernie4_5-moe's shared expert) needs a GGUF source;
-    // LlamaCppExportTests covers it with SmolLM2.
-    #expect(gguf.stderr.contains("needs a container converted from a GGUF file"), "\(gguf.stderr)")
+    // GGUF export (with the shared block as ernie4_5-moe's shared expert) needs a llama GGUF or
+    // a LLaMA checkpoint with its tokenizer (the fixtures have none); BERT has no GGUF MoE.
+    // LlamaCppExportTests covers the shared expert with SmolLM2.
+    let reason =
+      testCase.fixture.hasPrefix("bert")
+      ? "'bert' has no GGUF export" : "tokenizer.json does not exist"
+    #expect(gguf.stderr.contains(reason), "\(gguf.stderr)")
     #expect(!FileManager.default.fileExists(atPath: directory.file("m.gguf")))
   }
 

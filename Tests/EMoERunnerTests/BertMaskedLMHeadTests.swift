@@ -23,7 +23,7 @@ struct BertMaskedLMHeadTests {
     try BertEncoder(source: SafeTensorsCheckpoint(path: TestPaths.fixtures + "/models/" + name))
   }
 
-  @Test("The head's logits and the masked-LM loss equal numpy's (rtol 1e-4)")
+  @Test("The head's logits (1e-5 of their largest) and the masked-LM loss (rtol 1e-4) equal numpy's")
   func golden() throws {
     let golden = try GoldenFiles.index(Golden.self, at: Self.directory + "/index.json")
     let encoder = try Self.encoder("bert-tiny-mlm")
@@ -34,11 +34,15 @@ struct BertMaskedLMHeadTests {
     let logits = head.logits(hidden, rows: golden.tokens.count)
     let expected = try GoldenFiles.floats(golden.logits, in: Self.directory)
     #expect(logits.count == expected.count)
+    // Relative to the logits' largest magnitude: the golden is a float64 forward and ours runs
+    // in F32, whose rounding (which differs with OpenBLAS's kernel) is relative to that scale,
+    // not to each logit (a logit near 0 carries the rounding of the large terms it cancels).
+    let scale = expected.reduce(0) { max($0, Double(abs($1))) }
     var worst = 0.0
     for (ours, theirs) in zip(logits, expected) {
-      worst = max(worst, Double(abs(ours - theirs)) / max(Double(abs(theirs)), 1e-2))
+      worst = max(worst, Double(abs(ours - theirs)) / scale)
     }
-    #expect(worst <= 1e-4, "largest relative difference \(worst)")
+    #expect(worst <= 1e-5, "largest difference \(worst) of the largest logit \(scale)")
 
     let masked = try encoder.maskedLMLogits(
       tokens: golden.tokens, positions: golden.masked_positions, maskID: golden.mask_id)

@@ -207,7 +207,11 @@ public struct GGUFExport {
           + "but the container holds layers only up to \(heldCount - 1)")
     }
     let trivial = (0..<layerCount).filter { converted[$0] == nil }
-    let target = Self.target(trivial: trivial, records: records)
+    // ernie4_5-moe computes a LLaMA model only; another architecture (qwen3moe) keeps its own
+    // name and, at k = E, splits the unconverted layers into experts of consecutive neurons.
+    let target =
+      architecture == "llama" || used < experts || records.contains { $0.sharedCount > 0 }
+      ? Self.target(trivial: trivial, records: records) : .llama
     for layer in trivial where target == .llama {
       for role in ["ffn_gate", "ffn_up", "ffn_down"] {
         let name =
