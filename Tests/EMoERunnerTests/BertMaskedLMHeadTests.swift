@@ -23,7 +23,9 @@ struct BertMaskedLMHeadTests {
     try BertEncoder(source: SafeTensorsCheckpoint(path: TestPaths.fixtures + "/models/" + name))
   }
 
-  @Test("The head's logits (1e-5 of their largest) and the masked-LM loss (rtol 1e-4) equal numpy's")
+  @Test(
+    "The head's logits (to 1e-5 of their largest) and the masked-LM loss (rtol 1e-4) equal numpy's"
+  )
   func golden() throws {
     let golden = try GoldenFiles.index(Golden.self, at: Self.directory + "/index.json")
     let encoder = try Self.encoder("bert-tiny-mlm")
