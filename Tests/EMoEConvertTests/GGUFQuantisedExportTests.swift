@@ -6,19 +6,47 @@ import Foundation
 import Testing
 
 /// GGUF exports that keep block-quantised experts: the whole of SmolLM2 converted (E = 16, every
-/// layer) and exported at k = E, checked for size against the source, byte for byte against
-/// gguf-py's quantiser, and run by llama.cpp (llama-cpp-python) for perplexity against the dense
-/// source.
+/// layer), exported at k = E (the source's blocks, in its neuron order) and at k = 15 (the
+/// clusters' order, `ffn_down_exps` requantised), checked for size against the source, byte for
+/// byte against gguf-py, and run by llama.cpp (llama-cpp-python) for perplexity.
 @Suite("GGUF export: block-quantised experts, through llama.cpp", .serialized)
 struct GGUFQuantisedExportTests {
-  /// The perplexity change allowed at k = E with Q5_1 down: measured +1.7 % on these 256 tokens
-  /// (21.88 against 21.51), where F16 and Q8_0 down measure +1.4 % (llama.cpp's arithmetic on a
-  /// non-F32 down) and Q4_0 / Q4_1 down +4.4 % / +26 % (docs/export.md): 3 % passes the default
-  /// with room and fails a 4-bit second quantisation.
-  static let perplexityBound = 0.03
+  /// The perplexity change allowed at k = E against the dense source: the issue's 0.5 %.
+  static let denseBound = 0.005
 
-  /// For every layer, gguf-py's Q5_1 of the F32-down export's `ffn_down_exps` equals the default
-  /// export's bytes, and the gate/up experts are the same bytes in both files.
+  /// At k = E every expert tensor of the export holds the source's own blocks: gate and up rows
+  /// byte for byte, and down's values times E, per expert slice of the source's `ffn_down`.
+  static let sourceBlocksScript = #"""
+    import json, sys
+    import numpy as np
+    from gguf import GGUFReader
+    from gguf.quants import dequantize
+    export, source, experts = GGUFReader(sys.argv[1]), GGUFReader(sys.argv[2]), int(sys.argv[3])
+    dense = {t.name: t for t in source.tensors}
+    checked, mismatches = 0, []
+    for t in export.tensors:
+        if not t.name.endswith(("ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight")):
+            continue
+        original = dense[t.name.replace("_exps", "")]
+        checked += 1
+        if t.tensor_type != original.tensor_type:
+            mismatches.append(t.name + ": " + t.tensor_type.name)
+            continue
+        if "ffn_down" in t.name:
+            want = dequantize(original.data, original.tensor_type).astype(np.float32) * np.float32(experts)
+            d, n = want.shape
+            want = want.reshape(d, experts, n // experts).transpose(1, 0, 2)
+            same = np.array_equal(dequantize(t.data, t.tensor_type).reshape(want.shape), want)
+        else:
+            same = np.array_equal(np.asarray(t.data).view(np.uint8).reshape(-1),
+                                  np.asarray(original.data).view(np.uint8).reshape(-1))
+        if not same:
+            mismatches.append(t.name)
+    print(json.dumps({"checked": checked, "mismatches": mismatches}))
+    """#
+
+  /// For every layer, gguf-py's quantisation of the F32-down export's `ffn_down_exps` equals the
+  /// default export's bytes, and the gate/up experts are the same bytes in both files.
   static let compareScript = #"""
     import json, sys
     import numpy as np
@@ -60,10 +88,17 @@ struct GGUFQuantisedExportTests {
     return path
   }
 
+  /// Runs `script` with `arguments` and returns its last line as JSON.
+  static func report(_ script: String, _ arguments: [String]) throws -> JSONValue {
+    try JSONValue.parse(
+      try PythonOracle.check(script, arguments: arguments)
+        .split(separator: "\n").last.map(String.init) ?? "")
+  }
+
   @Test(
-    "SmolLM2, every layer E = 16, k = E: Q5_1 down, ≤ 1.1× the source, llama.cpp perplexity",
+    "SmolLM2, every layer E = 16, k = E: the source's blocks, ≤ 1.1× the source, llama.cpp perplexity",
     .enabled(if: Oracles.python(["numpy", "gguf", "llama_cpp"])), .enabled(if: Oracles.smolLM2))
-  func smolLM2AllLayers() throws {
+  func smolLM2AllLayersDense() throws {
     let model = try #require(try TestPaths.smolLM2())
     try PythonOracle.require(["numpy", "gguf", "llama_cpp"])
     let directory = try TemporaryDirectory()
@@ -72,7 +107,57 @@ struct GGUFQuantisedExportTests {
     let unclustered = try GGUFExport(container: container).write(to: output)
     #expect(unclustered.isEmpty)
 
-    // Size: the issue's bar is 1.1× the source.
+    // Size: the issue's bar is 1.1× the source; only the zero routers are added.
+    let sourceSize = try #require(FileSystem.size(model))
+    let exportSize = try #require(FileSystem.size(output))
+    let ratio = Double(exportSize) / Double(sourceSize)
+    #expect(ratio <= 1.02, "export \(exportSize) B is \(ratio)× the source's \(sourceSize) B")
+
+    let file = try GGUFFile(path: output)
+    for layer in [0, 17, 29] {
+      let down = file.tensorDescription(named: "blk.\(layer).ffn_down_exps.weight")
+      #expect(down?.dtype == .q4_1)
+      #expect(down?.dimensions == [96, 576, 16])
+    }
+    #expect(file.value(forKey: "emoe.down_type") == .string("Q4_1"))
+    #expect(file.value(forKey: "emoe.expert_order") == .string("source"))
+    #expect(file.value(forKey: "emoe.precision") == .string("source"))
+    let source = try GGUFFile(path: model)
+    #expect(file.value(forKey: "general.file_type") == source.value(forKey: "general.file_type"))
+
+    // Blocks: every expert tensor is the source's, gate/up byte for byte, down times E.
+    let blocks = try Self.report(Self.sourceBlocksScript, [output, model, "16"])
+    #expect(blocks["checked"]?.intValue == 90)
+    #expect(blocks["mismatches"] == .array([]), "\(blocks)")
+
+    // llama.cpp loads it and its perplexity stays within the issue's 0.5 % of the dense model's.
+    // 1,024 tokens: on 128 or 256 the same files differ by −0.26 % or −1.05 %, single Q8
+    // rounding flips of llama.cpp's activations that average out over a longer text
+    // (docs/export.md; a one-expert control of the dense GGUF equals it exactly).
+    let report = try ConvertTestSupport.runOracle(
+      "llama_cpp_perplexity.py", ["/usr/share/common-licenses/GPL-3", "1024", model, output])
+    let models = report["models"]?.arrayValue ?? []
+    try #require(models.count == 2, "\(report)")
+    let dense = try #require(models[0]["perplexity"]?.doubleValue)
+    let moe = try #require(models[1]["perplexity"]?.doubleValue)
+    #expect(report["tokens"]?.intValue == 1024)
+    #expect(models[1]["tensor_types"]?["Q4_1"]?.intValue == 210)
+    #expect(
+      abs(moe / dense - 1) <= Self.denseBound,
+      "llama.cpp perplexity \(moe) against dense \(dense)")
+  }
+
+  @Test(
+    "SmolLM2, every layer E = 16, k = 15: Q5_1 down, ≤ 1.1× the source, gguf-py's bytes",
+    .enabled(if: Oracles.python(["numpy", "gguf"])), .enabled(if: Oracles.smolLM2))
+  func smolLM2AllLayersSparse() throws {
+    let model = try #require(try TestPaths.smolLM2())
+    try PythonOracle.require(["numpy", "gguf"])
+    let directory = try TemporaryDirectory()
+    let container = try ContainerFile(path: try Self.allLayersContainer(model))
+    let output = directory.file("k15.gguf")
+    try GGUFExport(container: container, expertsUsed: 15).write(to: output)
+
     let sourceSize = try #require(FileSystem.size(model))
     let exportSize = try #require(FileSystem.size(output))
     let ratio = Double(exportSize) / Double(sourceSize)
@@ -89,32 +174,14 @@ struct GGUFQuantisedExportTests {
       #expect(down?.dimensions == [96, 576, 16])
     }
     #expect(file.value(forKey: "emoe.down_type") == .string("Q5_1"))
-    #expect(file.value(forKey: "emoe.precision") == .string("source"))
-    let source = try GGUFFile(path: model)
-    #expect(file.value(forKey: "general.file_type") == source.value(forKey: "general.file_type"))
+    #expect(file.value(forKey: "emoe.expert_order") == .string("clusters"))
 
     // Bytes: the same export with F32 down, requantised by gguf-py, gives the same file.
     let reference = directory.file("f32-down.gguf")
-    try GGUFExport(container: container, precision: .f32Down).write(to: reference)
-    let compared = try JSONValue.parse(
-      try PythonOracle.check(Self.compareScript, arguments: [output, reference])
-        .split(separator: "\n").last.map(String.init) ?? "")
+    try GGUFExport(container: container, expertsUsed: 15, precision: .f32Down).write(to: reference)
+    let compared = try Self.report(Self.compareScript, [output, reference])
     #expect(compared["checked"]?.intValue == 90)
     #expect(compared["mismatches"] == .array([]), "\(compared)")
-    try FileManager.default.removeItem(atPath: reference)
-
-    // llama.cpp loads it and its perplexity stays within the bound of the dense model's.
-    let report = try ConvertTestSupport.runOracle(
-      "llama_cpp_perplexity.py", ["/usr/share/common-licenses/GPL-3", "256", model, output])
-    let models = report["models"]?.arrayValue ?? []
-    try #require(models.count == 2, "\(report)")
-    let dense = try #require(models[0]["perplexity"]?.doubleValue)
-    let moe = try #require(models[1]["perplexity"]?.doubleValue)
-    #expect(report["tokens"]?.intValue == 256)
-    #expect(models[1]["tensor_types"]?["Q5_1"]?.intValue == 30)
-    #expect(
-      abs(moe / dense - 1) <= Self.perplexityBound,
-      "llama.cpp perplexity \(moe) against dense \(dense)")
   }
 
   @Test(

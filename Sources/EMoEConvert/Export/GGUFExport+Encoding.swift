@@ -29,9 +29,10 @@ extension GGUFExport {
   /// The type `ffn_down_exps` is written in for an expert width of `size` neurons.
   ///
   /// An explicit ``downType`` wins; otherwise `precision` decides, and under `source` the default
-  /// follows how the container stores down: int8 rows or Q8_0 → Q8_0, and otherwise by the
-  /// source's type (4-bit and coarser → ``defaultCoarseDownType``; 5- to 8-bit → Q8_0; F16,
-  /// BF16 and F32 kept). ggml blocks run along the last axis, n/E, so a block type needs
+  /// follows how the container stores down: int8 rows or Q8_0 → Q8_0; at k = E (source order)
+  /// the source's own type when it is one of ``downTypes``; otherwise by the source's type
+  /// (4-bit and coarser → ``defaultCoarseDownType``; 5- to 8-bit → Q8_0; F16, BF16 and F32
+  /// kept). ggml blocks run along the last axis, n/E, so a block type needs
   /// `size` to be a multiple of 32; otherwise F16 is written.
   func resolvedDownType(_ layout: Layout) throws(ConversionError) -> DType {
     let chosen: DType
@@ -60,7 +61,11 @@ extension GGUFExport {
     let entry = try StoredTensors(container: container).entry(name)
     if case .int8Rows = entry.declaration.encoding { return .q8_0 }
     if entry.dtype == .q8_0 { return .q8_0 }
-    switch entry.declaration.source?.dtype ?? entry.dtype {
+    let sourceType = entry.declaration.source?.dtype ?? entry.dtype
+    // In the source's neuron order (k = E) down's blocks are the source's own: requantising
+    // their decoded values in the source's type gives the same blocks back (times E).
+    if writesSourceOrder(layout), Self.downTypes.contains(sourceType) { return sourceType }
+    switch sourceType {
     case .q4_0, .q4_1, .q2_K, .q3_K, .q4_K: return Self.defaultCoarseDownType
     case .q5_0, .q5_1, .q5_K, .q6_K, .q8_0, .q8_1, .q8_K: return .q8_0
     case .f16: return .f16

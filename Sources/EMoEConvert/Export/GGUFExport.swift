@@ -14,7 +14,9 @@ import EMoEFormats
 /// llama.cpp weights the k selected experts by the softmax of the router renormalised over
 /// them, where EMoE sums them with weight 1. With k = E (the default) the export reproduces the
 /// dense model: the router is all zeros, so every weight is 1/E, and `ffn_down_exps` is
-/// multiplied by E (exact in binary floating point when E is a power of two). With k < E the
+/// multiplied by E (exact in binary floating point when E is a power of two); the experts are
+/// then the source's consecutive neurons, so its blocks move unchanged (GGUFExport+SourceOrder).
+/// With k < E the
 /// router is the average-key gate times a power of two s (``GGUFRouterScale``), so llama.cpp
 /// selects EMoE's top-k experts (softmax keeps the order of scores) with probabilities within
 /// `e^{±1/64}` of each other, and `ffn_down_exps` is multiplied by k: each selected expert's
@@ -302,6 +304,7 @@ public struct GGUFExport {
           layout.used == layout.experts ? "zero" : records.first?.router.rawValue ?? "average_key")
       ),
       ("emoe.down_scale", .float32(Float(layout.used))),
+      ("emoe.expert_order", .string(writesSourceOrder(layout) ? "source" : "clusters")),
     ]
     result += routerScaleMetadata(layout)
     return layout.target == .llama ? result : ernieMetadata(result, layout)
@@ -381,6 +384,7 @@ public struct GGUFExport {
   func experts(
     _ record: ContainerLayerRecord, _ layout: Layout, _ reader: StoredTensors
   ) throws(ConversionError) -> [Output] {
+    if writesSourceOrder(layout) { return try sourceOrderExperts(record, layout, reader) }
     let e = layout.experts
     let d = record.hiddenSize
     let size = record.intermediateSize / e
