@@ -40,7 +40,9 @@ let package = Package(
     .target(name: "EMoETokenizers", dependencies: ["EMoECore", "EMoEFormats"]),
     .target(
       name: "EMoEConvert",
-      dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoERunner"]),
+      dependencies: [
+        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoERunner", "EMoETokenizers",
+      ]),
     .target(
       name: "EMoERunner",
       dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel"]),
