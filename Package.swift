@@ -128,7 +128,7 @@ let package = Package(
       name: "EMoEPackCommandsTests",
       dependencies: [
         "EMoEPackCommands", "emoe-pack", "emoe-bench", "EMoEConvert", "EMoEFormats", "EMoECore",
-        "EMoEVerify",
+        "EMoEVerify", "EMoETokenizers",
         "EMoETestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
   ]

@@ -13,6 +13,11 @@ usage:
       reads the GGUF with gguf-py and checks every layer's attention against the checkpoint with
       numpy: attn_q/attn_k weights and biases equal the checkpoint's rows permuted per head as
       convert_hf_to_gguf.py permutes them, attn_v bias equals the checkpoint's as it is.
+  qwen2_gguf.py compare MODEL.gguf FOLDER REFERENCE.safetensors
+      llama.cpp's logits for FOLDER/ids.safetensors (one batch, one thread, F32 KV cache, so the
+      only rounding is llama.cpp's F32 arithmetic) against REFERENCE's `logits` [N, V] (an
+      `emoe-pack run --model` output, or FOLDER/hf_logits.safetensors): the largest difference
+      relative to the reference's range, the smallest per-token cosine, argmax agreement.
   qwen2_gguf.py tokenize MODEL.gguf FOLDER TEXT
       token ids of TEXT from llama.cpp (the GGUF's vocabulary) and from the `tokenizers` package
       (FOLDER/tokenizer.json).
@@ -131,6 +136,26 @@ def tensors(model, folder):
                       "failures": failures, "tensors": len(stored)}))
 
 
+def compare(model, folder, reference):
+    from llama_cpp import Llama
+    from safetensors.numpy import load_file
+
+    ids = load_file(os.path.join(folder, "ids.safetensors"))["input_ids"].astype(np.int64)
+    n = len(ids)
+    llm = Llama(model_path=model, logits_all=True, n_ctx=64, n_batch=n, n_ubatch=n, n_threads=1,
+                n_threads_batch=1, type_k=0, type_v=0, verbose=False)
+    llm.eval(ids.tolist())
+    got = np.array(llm.scores[:n], dtype=np.float64)
+    want = load_file(reference)["logits"].astype(np.float64).reshape(n, -1)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    cosine = (got * want).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
+    print(json.dumps({
+        "ok": bool(np.isfinite(got).all()),
+        "relative": float(np.abs(got - want).max() / (want.max() - want.min())),
+        "cosine_min": float(cosine.min()),
+        "argmax_agreement": float((got.argmax(1) == want.argmax(1)).mean())}))
+
+
 def tokenize(model, folder, text):
     from llama_cpp import Llama
     from tokenizers import Tokenizer
@@ -144,4 +169,4 @@ def tokenize(model, folder, text):
 
 if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
-    {"fixture": fixture, "tensors": tensors, "tokenize": tokenize}[command](*arguments)
+    {"fixture": fixture, "tensors": tensors, "compare": compare, "tokenize": tokenize}[command](*arguments)
