@@ -40,7 +40,9 @@ let package = Package(
     .target(name: "EMoETokenizers", dependencies: ["EMoECore", "EMoEFormats"]),
     .target(
       name: "EMoEConvert",
-      dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoERunner"]),
+      dependencies: [
+        "EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel", "EMoERunner", "EMoETokenizers",
+      ]),
     .target(
       name: "EMoERunner",
       dependencies: ["EMoECore", "EMoEFormats", "EMoENumerics", "EMoEModel"]),
@@ -126,7 +128,7 @@ let package = Package(
       name: "EMoEPackCommandsTests",
       dependencies: [
         "EMoEPackCommands", "emoe-pack", "emoe-bench", "EMoEConvert", "EMoEFormats", "EMoECore",
-        "EMoEVerify",
+        "EMoEVerify", "EMoETokenizers",
         "EMoETestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
   ]

@@ -16,7 +16,7 @@ struct ExportCommand: ParsableCommand {
       converted FFN permuted into expert order; --layout experts writes stacked expert tensors \
       and gates instead. Quantised experts are dequantised to F32.
 
-      --to gguf (containers made from a llama GGUF, or from a LLaMA, Mistral or Qwen3 \
+      --to gguf (containers made from a llama GGUF, or from a LLaMA, Mistral, Qwen2 or Qwen3 \
       safetensors checkpoint whose tokenizer.json is in --source) writes llama.cpp's MoE layout: \
       the 'llama' architecture (or 'qwen3moe') when every layer was converted without a shared \
       block, else 'ernie4_5-moe' (leading unconverted layers dense, a shared block or a later \

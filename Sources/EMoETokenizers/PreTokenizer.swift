@@ -11,6 +11,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
   /// LLaMA 3's pattern: case-insensitive contractions, letters with one leading non-letter,
   /// numbers in runs of at most three, punctuation with trailing newlines, newline runs.
   case llama3
+  /// Qwen2's pattern: LLaMA 3's with every digit on its own (`\p{N}` for `\p{N}{1,3}`).
+  case qwen2
 
   /// The pieces of `scalars`, as ranges that cover it in order.
   func pieces(_ scalars: [Unicode.Scalar]) -> [Range<Int>] {
@@ -28,7 +30,9 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
       }
       if start < scalars.count { Self.gpt2(scalars, start..<scalars.count, into: &result) }
     case .llama3:
-      Self.llama3(scalars, into: &result)
+      Self.llama3(scalars, digits: 3, into: &result)
+    case .qwen2:
+      Self.llama3(scalars, digits: 1, into: &result)
     }
     return result
   }
@@ -98,7 +102,10 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     }
   }
 
-  private static func llama3(_ s: [Unicode.Scalar], into result: inout [Range<Int>]) {
+  /// LLaMA 3's split, with numbers in runs of at most `digits` (3; Qwen2's 1).
+  private static func llama3(
+    _ s: [Unicode.Scalar], digits: Int, into result: inout [Range<Int>]
+  ) {
     var index = 0
     let end = s.count
     while index < end {
@@ -114,7 +121,7 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
       {
         index = run(s, from: index + 1, end: end, while: ScalarClass.isLetter)
       } else if ScalarClass.isNumber(current) {
-        index = run(s, from: index, end: min(end, index + 3), while: ScalarClass.isNumber)
+        index = run(s, from: index, end: min(end, index + digits), while: ScalarClass.isNumber)
       } else if let punctuation = llama3Punctuation(s, at: index, end: end) {
         index = punctuation
       } else {

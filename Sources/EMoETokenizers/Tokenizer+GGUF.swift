@@ -5,7 +5,8 @@ extension Tokenizer {
   /// The tokenizer described by `file`'s `tokenizer.ggml.*` metadata.
   ///
   /// Supports `tokenizer.ggml.model` = `gpt2` (byte-level BPE) with the pre-tokenizers named
-  /// by `tokenizer.ggml.pre`: `default`/`gpt2`, `smollm` and `llama-bpe`/`llama3`. Control and
+  /// by `tokenizer.ggml.pre`: `default`/`gpt2`, `smollm`, `llama-bpe`/`llama3` and `qwen2`
+  /// (llama.cpp does not NFC-normalise, and neither does this tokenizer from a GGUF). Control and
   /// user-defined tokens (`token_type` 3 and 4) are matched verbatim in the text. Also
   /// `llama` (SentencePiece BPE with scores and byte fallback); see ``SentencePieceModel``.
   public static func load(gguf file: GGUFFile) throws(TokenizerError) -> Tokenizer {
@@ -54,10 +55,11 @@ extension Tokenizer {
     case "default", "gpt2", "gpt-2": preTokenizer = .gpt2
     case "smollm", "starcoder", "refact": preTokenizer = .digitsThenGPT2
     case "llama-bpe", "llama3", "llama-v3": preTokenizer = .llama3
+    case "qwen2": preTokenizer = .qwen2
     default:
       throw TokenizerError(
         "pre-tokenizer '\(pre.escapingControlCharacters())' is not supported "
-          + "(supported: default, gpt2, smollm, starcoder, refact, llama-bpe)",
+          + "(supported: default, gpt2, smollm, starcoder, refact, llama-bpe, qwen2)",
         location: location(preKey))
     }
     let tokens = try strings("tokenizer.ggml.tokens")

@@ -3,8 +3,9 @@ import EMoECore
 extension Tokenizer {
   /// The tokenizer described by a Hugging Face `tokenizer.json` at `path`.
   ///
-  /// Supports the `BPE` model with a byte-level pre-tokenizer (`ByteLevel`, `Digits` then
-  /// `ByteLevel`, or LLaMA 3's `Split` then `ByteLevel`), the `BPE` model over characters with
+  /// Supports the `BPE` model with a byte-level pre-tokenizer (``ByteLevelSplit``: `ByteLevel`,
+  /// `Digits` then `ByteLevel`, or LLaMA 3's or Qwen2's `Split` then `ByteLevel`, after no
+  /// normaliser or NFC), the `BPE` model over characters with
   /// byte fallback (LLaMA 2's `Prepend`/`Replace` normaliser, or Mistral's `Metaspace`; see
   /// ``CharacterPairModel``), and the `WordPiece` model with BERT's
   /// normaliser and pre-tokenizer; added tokens are matched verbatim; a `TemplateProcessing`
@@ -70,14 +71,16 @@ struct TokenizerJSONReader {
     let (prefix, suffix) = try specialTokens()
     let built: Tokenizer.Model
     let size: Int
+    var normalizesNFC = false
     switch type {
     case "BPE" where isCharacterLevel(model):
       let (characterPair, count) = try characterPairModel(model)
       built = .characterPair(characterPair)
       size = count
     case "BPE":
-      let (bytePair, pre, count) = try bytePairModel(model)
-      built = .bytePair(bytePair, pre)
+      let (bytePair, split, count) = try bytePairModel(model)
+      built = .bytePair(bytePair, split.preTokenizer)
+      normalizesNFC = split.normalizesNFC
       size = count
     case "WordPiece":
       let (wordPiece, count) = try wordPieceModel(model)
@@ -93,7 +96,7 @@ struct TokenizerJSONReader {
       model: built, addedTokens: added.sorted { $0.text.count > $1.text.count },
       prefix: prefix, suffix: suffix,
       vocabularySize: max(size, (addedIDs.values.max().map { Int($0) + 1 }) ?? 0),
-      summary: "tokenizer.json \(type)")
+      summary: "tokenizer.json \(type)", normalizesNFC: normalizesNFC)
   }
 
   /// The vocabulary as strings in id order, from an object of `token: id`.
@@ -163,10 +166,10 @@ struct TokenizerJSONReader {
   }
 
   private func bytePairModel(_ model: JSONValue) throws(TokenizerError) -> (
-    BytePairModel, PreTokenizer, Int
+    BytePairModel, ByteLevelSplit, Int
   ) {
     let (bytePair, count) = try rankedPairs(model)
-    return (bytePair, try bytePairPreTokenizer(), count)
+    return (bytePair, try ByteLevelSplit(tokenizerJSON: root, file: path), count)
   }
 
   /// A BPE over characters: the `Prepend("▁")` + `Replace(" ", "▁")` normaliser (LLaMA 2) or
@@ -253,42 +256,6 @@ struct TokenizerJSONReader {
       count
     )
   }
-
-  /// The byte-level pre-tokenizer the file describes.
-  private func bytePairPreTokenizer() throws(TokenizerError) -> PreTokenizer {
-    if let normalizer = root["normalizer"], normalizer != .null {
-      throw error("normalizer", "a normalizer before byte-level BPE is not supported")
-    }
-    let key = "pre_tokenizer"
-    let value = try object(root[key], key)
-    let steps =
-      value["type"]?.stringValue == "Sequence"
-      ? (value["pretokenizers"]?.arrayValue ?? []) : [value]
-    func isByteLevel(_ step: JSONValue, regex: Bool) -> Bool {
-      step["type"]?.stringValue == "ByteLevel" && step["add_prefix_space"]?.boolValue != true
-        && (step["use_regex"]?.boolValue ?? true) == regex
-    }
-    if steps.count == 1, isByteLevel(steps[0], regex: true) { return .gpt2 }
-    if steps.count == 2, steps[0]["type"]?.stringValue == "Digits",
-      steps[0]["individual_digits"]?.boolValue == true, isByteLevel(steps[1], regex: true)
-    {
-      return .digitsThenGPT2
-    }
-    if steps.count == 2, steps[0]["type"]?.stringValue == "Split",
-      steps[0]["pattern"]?["Regex"]?.stringValue == Self.llama3Pattern,
-      steps[0]["behavior"]?.stringValue == "Isolated", isByteLevel(steps[1], regex: false)
-    {
-      return .llama3
-    }
-    throw error(
-      key,
-      "this pre-tokenizer is not supported (supported: ByteLevel; Digits then ByteLevel; "
-        + "LLaMA 3's Split then ByteLevel)")
-  }
-
-  /// LLaMA 3's split pattern, as `tokenizer.json` spells it.
-  static let llama3Pattern =
-    #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
   private func wordPieceModel(_ model: JSONValue) throws(TokenizerError) -> (WordPieceModel, Int) {
     let tokens = try vocabulary(model)

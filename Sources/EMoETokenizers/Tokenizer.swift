@@ -24,6 +24,9 @@ public struct Tokenizer: Sendable {
   public let vocabularySize: Int
   /// What the tokenizer was built from, for reports: `GGUF gpt2/smollm`, `tokenizer.json WordPiece`.
   public let summary: String
+  /// Whether a byte-level BPE puts each run of text in Unicode NFC before splitting it
+  /// (Qwen2's `NFC` normaliser; ``ByteLevelSplit``).
+  var normalizesNFC = false
 
   /// The ids of `text`, with the model's special tokens around it when `addSpecialTokens`.
   public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int32] {
@@ -75,6 +78,8 @@ public struct Tokenizer: Sendable {
     case .characterPair(let characterPair):
       characterPair.encode(Substring(text), atStart: segment.startIndex == 0, into: &output)
     case .bytePair(let bytePair, let preTokenizer):
+      let text = normalizesNFC ? Self.nfc(text) : text
+      let segment = normalizesNFC ? ArraySlice(text.utf8) : segment
       let scalars = Array(text.unicodeScalars)
       // UTF-8 offset of each scalar, so a piece's bytes are a slice of the segment.
       var offsets = [Int](repeating: 0, count: scalars.count + 1)

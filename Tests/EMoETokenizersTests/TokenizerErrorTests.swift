@@ -90,9 +90,9 @@ struct TokenizerErrorTests {
     Self.expectError(
       {
         try Tokenizer.load(
-          gguf: Self.gguf(replacing("tokenizer.ggml.pre", .string("qwen2")), in: directory))
+          gguf: Self.gguf(replacing("tokenizer.ggml.pre", .string("deepseek-llm")), in: directory))
       },
-      key: "tokenizer.ggml.pre", containing: "'qwen2' is not supported")
+      key: "tokenizer.ggml.pre", containing: "'deepseek-llm' is not supported")
     Self.expectError(
       {
         try Tokenizer.load(

@@ -68,7 +68,7 @@ struct TokenizerOracleTests {
   static let smolScript = #"""
     import json, sys
     from gguf import GGUFReader
-    from tokenizers import Tokenizer, models, pre_tokenizers, Regex, AddedToken
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, Regex, AddedToken
     r = GGUFReader(sys.argv[1])
     def strings(key):
         f = r.fields[key]
@@ -79,13 +79,16 @@ struct TokenizerOracleTests {
     kind = sys.argv[2]
     tok = Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=merges,
                                ignore_merges=(kind == "llama3")))
-    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=(kind != "llama3"))
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=(kind not in ("llama3", "qwen2")))
     if kind == "gpt2":
         tok.pre_tokenizer = byte_level
     elif kind == "smollm":
         tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
     else:
-        pattern = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+        digits = r"\p{N}" if kind == "qwen2" else r"\p{N}{1,3}"
+        pattern = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|" + digits + r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+        if kind == "qwen2":
+            tok.normalizer = normalizers.NFC()
         tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(pattern), "isolated"), byte_level])
     tok.add_special_tokens([AddedToken(tokens[i], special=True, normalized=False) for i, t in enumerate(types) if t in (3, 4)])
     tok.save(sys.argv[3])
@@ -95,12 +98,13 @@ struct TokenizerOracleTests {
   @Test(
     "SmolLM2's GGUF tokenizer and its tokenizer.json forms, with each byte-level pre-tokenizer",
     .enabled(if: Oracles.smolLM2 && Oracles.python(["gguf", "tokenizers"])),
-    arguments: [PreTokenizer.digitsThenGPT2, .gpt2, .llama3])
+    arguments: [PreTokenizer.digitsThenGPT2, .gpt2, .llama3, .qwen2])
   func smolLM2(pre: PreTokenizer) throws {
     let model = try #require(try TestPaths.smolLM2())
     let directory = try TemporaryDirectory()
     let texts = try Self.texts(in: directory.path)
-    let name = ["digitsThenGPT2": "smollm", "gpt2": "gpt2", "llama3": "llama3"][pre.rawValue]!
+    let name = ["digitsThenGPT2": "smollm", "gpt2": "gpt2", "llama3": "llama3", "qwen2": "qwen2"][
+      pre.rawValue]!
     let json = directory.path + "/tokenizer.json"
     let expected = try Self.oracleIDs(Self.smolScript, [model, name, json] + texts)
     let gguf = try Tokenizer.load(gguf: GGUFFile(path: model))
@@ -115,7 +119,7 @@ struct TokenizerOracleTests {
           ids: bytePair.ids, merges: bytePair.merges, byteIDs: bytePair.byteIDs,
           ignoresMerges: pre == .llama3), pre),
       addedTokens: gguf.addedTokens, prefix: [], suffix: [], vocabularySize: gguf.vocabularySize,
-      summary: gguf.summary)
+      summary: gguf.summary, normalizesNFC: pre == .qwen2)
     try Self.expectSame(variant, expected, texts: texts, addSpecial: false)
     // The same tokenizer read back from the tokenizer.json the oracle saved.
     let fromJSON = try Tokenizer.load(tokenizerJSON: json)
@@ -124,6 +128,8 @@ struct TokenizerOracleTests {
       return
     }
     #expect(jsonPre == pre)
+    // Qwen2's NFC normaliser is read from the file (the tricky text has a decomposed é).
+    #expect(fromJSON.normalizesNFC == (pre == .qwen2))
     try Self.expectSame(fromJSON, expected, texts: texts, addSpecial: false)
   }
 

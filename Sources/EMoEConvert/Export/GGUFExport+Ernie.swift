@@ -4,7 +4,8 @@ import EMoEFormats
 extension GGUFExport {
   /// The llama.cpp architecture a GGUF export is written as.
   public enum Target: String, Sendable {
-    /// `llama` (Mixtral-style MoE): every layer routed, no shared expert.
+    /// `llama` (Mixtral-style MoE), or the source's own MoE architecture (`qwen3moe`): every
+    /// layer routed, no shared expert.
     case llama
     /// `ernie4_5-moe`: dense leading layers (`leading_dense_block_count`), then MoE layers with
     /// an optional ungated shared expert. Its attention, RoPE (`LLAMA_ROPE_TYPE_NORM`), norms
@@ -13,10 +14,21 @@ extension GGUFExport {
     case ernie = "ernie4_5-moe"
   }
 
-  /// The architecture written for a container: `llama` when every layer was converted and no
-  /// layer has a shared block, else `ernie4_5-moe`.
-  static func target(trivial: [Int], records: [ContainerLayerRecord]) -> Target {
-    trivial.isEmpty && records.allSatisfy { $0.sharedCount == 0 } ? .llama : .ernie
+  /// The architecture written for a container whose source is llama.cpp's `architecture`,
+  /// exported with `used` of `experts` experts: the one place the choice is made.
+  ///
+  /// `llama` (the source's own Mixtral-style MoE) when every layer was converted and no layer
+  /// has a shared block, else `ernie4_5-moe`. Another source architecture (`qwen3moe`) keeps its
+  /// own name at k = E without shared blocks, its unconverted layers split into E experts of
+  /// consecutive neurons (exact at k = E); otherwise it is `ernie4_5-moe`, which
+  /// ``check()`` refuses for it, since ernie4_5-moe computes only a LLaMA model.
+  static func target(
+    architecture: String, experts: Int, used: Int, trivial: [Int],
+    records: [ContainerLayerRecord]
+  ) -> Target {
+    let shared = records.contains { $0.sharedCount > 0 }
+    if architecture != "llama" && used == experts && !shared { return .llama }
+    return trivial.isEmpty && !shared ? .llama : .ernie
   }
 
   /// The architecture this export writes.

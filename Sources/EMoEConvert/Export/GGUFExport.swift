@@ -3,8 +3,8 @@ import EMoEFormats
 
 /// Exports an `.emoe` container as a GGUF in llama.cpp's MoE layout.
 ///
-/// The container may come from a llama-architecture GGUF or from a LLaMA, Mistral or Qwen3
-/// safetensors checkpoint (GGUFExport+SafeTensorsSource.swift: names, q/k permutation,
+/// The container may come from a llama-architecture GGUF or from a LLaMA, Mistral, Qwen2 or
+/// Qwen3 safetensors checkpoint (GGUFExport+SafeTensorsSource.swift: names, q/k permutation,
 /// hyperparameters and tokenizer). Per converted layer: `ffn_gate_inp` (F32 `[E, d]`),
 /// `ffn_gate_exps` and `ffn_up_exps` (`[E, n/E, d]`, the stored rows as they are, Q4_1
 /// included) and `ffn_down_exps` (`[E, d, n/E]`, requantised: see ``Precision``), with
@@ -209,11 +209,9 @@ public struct GGUFExport {
           + "but the container holds layers only up to \(heldCount - 1)")
     }
     let trivial = (0..<layerCount).filter { converted[$0] == nil }
-    // ernie4_5-moe computes a LLaMA model only; another architecture (qwen3moe) keeps its own
-    // name and, at k = E, splits the unconverted layers into experts of consecutive neurons.
-    let target =
-      architecture == "llama" || used < experts || records.contains { $0.sharedCount > 0 }
-      ? Self.target(trivial: trivial, records: records) : .llama
+    let target = Self.target(
+      architecture: architecture, experts: experts, used: used, trivial: trivial,
+      records: records)
     for layer in trivial where target == .llama {
       for role in ["ffn_gate", "ffn_up", "ffn_down"] {
         let name =

@@ -5,12 +5,15 @@ import EMoEFormats
 /// `config.json`, as `convert_hf_to_gguf.py` writes them, for the MoE architecture a GGUF
 /// export uses.
 ///
-/// LLaMA and Mistral become llama.cpp's `llama` (Mixtral-style experts; q/k rows permuted for
-/// its interleaved rotary embedding), Qwen3 becomes `qwen3moe` (NeoX rotary embedding, per-head
-/// q/k norms, no permutation). Qwen2 is refused: llama.cpp's only Qwen2 MoE architecture,
-/// `qwen2moe`, requires a sigmoid-gated shared expert and does not renormalise the selected
-/// experts' weights, so it does not compute the `llama` MoE that the rest of the export
-/// assumes. Rope scaling other than `linear` is refused, as is any activation but SiLU.
+/// LLaMA, Mistral and Qwen2 become llama.cpp's `llama` (Mixtral-style experts; q/k rows
+/// permuted for its interleaved rotary embedding), Qwen3 becomes `qwen3moe` (NeoX rotary
+/// embedding, per-head q/k norms, no permutation). Qwen2 is LLaMA with q/k/v biases, which
+/// `llama` (and `ernie4_5-moe`) load as optional `attn_{q,k,v}.bias`; llama.cpp's own Qwen2 MoE
+/// architecture, `qwen2moe`, is not used: it requires a sigmoid-gated shared expert and does
+/// not renormalise the selected experts' weights. Qwen2's sliding-window attention
+/// (`use_sliding_window`, or a `sliding_attention` entry in `layer_types`) is refused, since
+/// llama.cpp's `llama` attends to every position; so are rope scaling other than `linear` and
+/// any activation but SiLU.
 struct GGUFHyperparameters {
   /// llama.cpp's architecture name (`general.architecture`).
   var architecture: String
@@ -48,25 +51,19 @@ struct GGUFHyperparameters {
     }
     let modelType = config["model_type"]?.stringValue ?? ""
     switch modelType {
-    case "llama", "mistral":
+    case "llama", "mistral", "qwen2":
       architecture = "llama"
       permutesRotary = true
     case "qwen3":
       architecture = "qwen3moe"
       permutesRotary = false
-    case "qwen2":
-      throw fail(
-        "model_type",
-        "Qwen2 cannot be exported to GGUF: llama.cpp's Qwen2 MoE architecture (qwen2moe) "
-          + "requires a sigmoid-gated shared expert and weights the selected experts without "
-          + "renormalising them, so it cannot express this model's experts exactly; export "
-          + "with --to safetensors")
     default:
       throw fail(
         "model_type",
-        "'\(modelType)' has no GGUF export (supported: llama, mistral, qwen3); export with "
-          + "--to safetensors")
+        "'\(modelType)' has no GGUF export (supported: llama, mistral, qwen2, qwen3); export "
+          + "with --to safetensors")
     }
+    if modelType == "qwen2" { try Self.refuseSlidingWindow(config, fail) }
     if let activation = config["hidden_act"]?.stringValue, activation != "silu" {
       throw fail("hidden_act", "'\(activation)': llama.cpp's \(architecture) FFN is SiLU-gated")
     }
@@ -122,5 +119,24 @@ struct GGUFHyperparameters {
       }
     }
     self.pairs = pairs
+  }
+
+  /// Refuses a Qwen2 config whose layers attend through a sliding window: llama.cpp's `llama`
+  /// has no sliding-window attention, so it would attend to positions the model does not.
+  static func refuseSlidingWindow(
+    _ config: JSONValue, _ fail: (String, String) -> ConversionError
+  ) throws(ConversionError) {
+    let reason =
+      "llama.cpp's llama architecture, which computes this Qwen2 model in a GGUF export, has no "
+      + "sliding-window attention; export with --to safetensors or --to hf"
+    if config["use_sliding_window"]?.boolValue == true {
+      throw fail("use_sliding_window", "true: some layers use sliding-window attention; " + reason)
+    }
+    let layerTypes = config["layer_types"]?.arrayValue ?? []
+    let sliding = layerTypes.indices.filter { layerTypes[$0].stringValue != "full_attention" }
+    if !sliding.isEmpty {
+      throw fail(
+        "layer_types", "layers \(sliding) are not full_attention (sliding-window); " + reason)
+    }
   }
 }

@@ -1,15 +1,17 @@
 import EMoECore
 import EMoEFormats
+import EMoETokenizers
 
 /// The `tokenizer.ggml.*` metadata of a Hugging Face byte-level BPE tokenizer (`tokenizer.json`
 /// beside `tokenizer_config.json`), written as `convert_hf_to_gguf.py` writes it for the GPT-2
 /// style vocabularies of SmolLM2, LLaMA 3 and Qwen.
 ///
 /// - `tokenizer.ggml.model` is `gpt2`; `tokenizer.ggml.pre` names llama.cpp's split pattern,
-///   read from the `pre_tokenizer` (the Python converter hashes sample encodings instead; both
-///   name the same pattern for the pre-tokenizers accepted here): `ByteLevel` alone → `gpt-2`,
-///   `Digits` (individual) then `ByteLevel` → `smollm`, LLaMA 3's `Split` → `llama-bpe`,
-///   Qwen2's `Split` → `qwen2`. Anything else is refused rather than guessed.
+///   recognised by EMoETokenizers' ``ByteLevelSplit`` (the Python converter hashes sample
+///   encodings instead; both name the same pattern for the pre-tokenizers accepted here):
+///   `ByteLevel` alone → `gpt-2`, `Digits` (individual) then `ByteLevel` → `smollm`, LLaMA 3's
+///   `Split` → `llama-bpe`, Qwen2's `Split` → `qwen2`. Anything else is refused rather than
+///   guessed.
 /// - Tokens by id, padded to the embedding's rows with `[PADi]` (type unused); added tokens
 ///   marked special are control tokens (3), other added tokens user-defined (4), the rest
 ///   normal (1).
@@ -60,7 +62,7 @@ enum GGUFTokenizerMetadata {
       throw fail(
         "model.byte_fallback", "a SentencePiece-style BPE (byte fallback) is not supported")
     }
-    let pre = try preTokenizerName(root, fail)
+    let pre = try preTokenizerName(root, file: path)
     guard let vocab = model["vocab"]?.objectValue else {
       throw fail("model.vocab", "must be an object of token → id")
     }
@@ -136,50 +138,25 @@ enum GGUFTokenizerMetadata {
     return result
   }
 
-  /// llama.cpp's name for the split pattern of `root`'s `pre_tokenizer`.
-  static func preTokenizerName(_ root: JSONValue, _ fail: (String, String) -> ConversionError)
-    throws(ConversionError) -> String
-  {
-    let normalizer = root["normalizer"] ?? .null
-    // Qwen2's tokenizer normalises to NFC, which llama.cpp does not do either; accepted, as the
-    // Python converter accepts it.
-    guard normalizer == .null || normalizer["type"]?.stringValue == "NFC" else {
-      throw fail("normalizer", "a normalizer before byte-level BPE is not supported")
+  /// llama.cpp's `tokenizer.ggml.pre` name for the split ``ByteLevelSplit`` recognises in
+  /// `root`.
+  ///
+  /// An NFC normaliser (Qwen2's) is accepted as the Python converter accepts it: llama.cpp does
+  /// not normalise, which changes only text that is not already NFC.
+  static func preTokenizerName(_ root: JSONValue, file: String) throws(ConversionError) -> String {
+    let split: ByteLevelSplit
+    do {
+      split = try ByteLevelSplit(tokenizerJSON: root, file: file)
+    } catch {
+      throw .invalidInput(error.description)
     }
-    let value = root["pre_tokenizer"] ?? .null
-    let steps =
-      value["type"]?.stringValue == "Sequence"
-      ? (value["pretokenizers"]?.arrayValue ?? []) : [value]
-    func isByteLevel(_ step: JSONValue, regex: Bool) -> Bool {
-      step["type"]?.stringValue == "ByteLevel" && step["add_prefix_space"]?.boolValue != true
-        && (step["use_regex"]?.boolValue ?? true) == regex
+    return switch split.preTokenizer {
+    case .gpt2: "gpt-2"
+    case .digitsThenGPT2: "smollm"
+    case .llama3: "llama-bpe"
+    case .qwen2: "qwen2"
     }
-    if steps.count == 1, isByteLevel(steps[0], regex: true) { return "gpt-2" }
-    if steps.count == 2, steps[0]["type"]?.stringValue == "Digits",
-      steps[0]["individual_digits"]?.boolValue == true, isByteLevel(steps[1], regex: true)
-    {
-      return "smollm"
-    }
-    if steps.count == 2, steps[0]["type"]?.stringValue == "Split",
-      steps[0]["behavior"]?.stringValue == "Isolated", isByteLevel(steps[1], regex: false),
-      let pattern = steps[0]["pattern"]?["Regex"]?.stringValue,
-      let name = splitPatterns[pattern]
-    {
-      return name
-    }
-    throw fail(
-      "pre_tokenizer",
-      "this pre-tokenizer has no llama.cpp name known here (supported: ByteLevel → gpt-2; Digits "
-        + "then ByteLevel → smollm; LLaMA 3's Split → llama-bpe; Qwen2's Split → qwen2)")
   }
-
-  /// The `Split` regexes llama.cpp knows by name, as `tokenizer.json` spells them.
-  static let splitPatterns: [String: String] = [
-    #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#:
-      "llama-bpe",
-    #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#:
-      "qwen2",
-  ]
 
   /// Whether the `TemplateProcessing` post-processor starts a single sequence with a special
   /// token (Hugging Face then adds BOS), or `nil` when there is no such post-processor.
