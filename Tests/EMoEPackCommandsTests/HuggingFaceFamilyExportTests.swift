@@ -78,11 +78,12 @@ struct HuggingFaceFamilyExportTests {
     if family == "qwen3" { #expect(config["head_dim"]?.intValue == 24) }
     if family == "gemma2" { #expect(config["final_logit_softcapping"]?.doubleValue == 3.0) }
 
-    let reports = try JSONValue.parse(
-      try ExportSteps.oracle("hf_oracle.py", ["batch"] + groups.dropLast()))
+    let reports = try #require(
+      try JSONValue.parse(try ExportSteps.oracle("hf_oracle.py", ["batch"] + groups.dropLast()))
+        .arrayValue)
+    try #require(reports.count == subsets.count, "\(reports)")
     var measured: [Errors] = []
-    for (index, subset) in subsets.enumerated() {
-      let report = try #require(reports[index], "\(reports)")
+    for (report, subset) in zip(reports, subsets) {
       let label = "\(family) layers \(subset.layers)"
       for mode in ["stored", "k4"] {
         let entry = report[mode]
