@@ -26,9 +26,10 @@ struct ExportCommand: ParsableCommand {
       experts keep their block type; ffn_down_exps is requantised along n/E (--precision, \
       --down-type; default Q5_1 for a 4-bit source).
 
-      --to hf (LLaMA decoders, from safetensors or a llama GGUF, and BERT encoders) writes the \
-      folder OUT with model.safetensors, config.json (auto_map, emoe_layers) and the modeling \
-      code configuration_emoe.py and modeling_emoe.py: transformers' AutoModelForCausalLM \
+      --to hf (LLaMA decoders, from safetensors or a llama GGUF; Mistral, Qwen2, Qwen3, Gemma \
+      and Gemma 2 decoders; BERT encoders) writes the folder OUT with model.safetensors, \
+      config.json (auto_map, emoe_layers) and the modeling code configuration_emoe.py and \
+      modeling_emoe.py: transformers' AutoModelForCausalLM \
       (AutoModel for BERT) loads it with trust_remote_code=True and runs it as EMoE. --source \
       FOLDER copies its tokenizer files; --json prints what was written.
 

@@ -13,32 +13,21 @@ import Testing
 @Suite("emoe-pack export --to hf")
 struct HuggingFaceExportTests {
   static let modules = ["torch", "transformers", "safetensors", "numpy"]
-  static let oracle = TestPaths.repositoryRoot + "/Tests/Oracles/hf_oracle.py"
-
   static func fixture(_ name: String) -> String {
     TestPaths.fixtures + "/models/" + name + "/model.safetensors"
   }
 
   /// Runs hf_oracle.py with `arguments` and returns its stdout.
   static func oracle(_ arguments: [String]) throws -> String {
-    try PythonOracle.check(
-      "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
-      arguments: [oracle] + arguments)
-  }
-
-  /// Runs `emoe-pack` and requires exit 0.
-  static func pack(_ arguments: [String]) throws -> CommandRunner.Output {
-    let result = try CommandRunner.run(arguments)
-    try #require(
-      result.status == 0, "emoe-pack \(arguments.joined(separator: " ")): \(result.stderr)")
-    return result
+    try ExportSteps.oracle("hf_oracle.py", arguments)
   }
 
   /// `run --model` of `model` (plus `extra`) on `ids`, into a new file.
   static func run(_ model: String, _ extra: [String], ids: String, into output: String) throws
     -> String
   {
-    _ = try pack(["run", model, "--model", "--inputs", ids, "--out", output, "--quiet"] + extra)
+    try ExportSteps.pack(
+      ["run", model, "--model", "--inputs", ids, "--out", output, "--quiet"] + extra)
     return output
   }
 
@@ -55,7 +44,7 @@ struct HuggingFaceExportTests {
     if FileSystem.exists(path) { return path }
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     // convert writes a temporary file and renames it into place, so no half file is kept.
-    _ = try pack(["convert", model, path, "--restarts", "1", "--quiet"] + options)
+    try ExportSteps.convert(model, to: path, ["--restarts", "1"] + options)
     return path
   }
 
@@ -63,7 +52,7 @@ struct HuggingFaceExportTests {
   static func export(_ container: String, to folder: String, _ extra: [String] = []) throws
     -> JSONValue
   {
-    let result = try pack(["export", container, folder, "--to", "hf", "--json", "--quiet"] + extra)
+    let result = try ExportSteps.export(container, to: folder, as: "hf", ["--json"] + extra)
     return try JSONValue.parse(result.stdout)
   }
 
@@ -184,7 +173,7 @@ struct HuggingFaceExportTests {
     let llama = Self.fixture("llama-tiny")
     var cases: [(name: String, container: String, vocabulary: Int)] = []
     let shared = directory.file("shared.emoe")
-    _ = try Self.pack([
+    try ExportSteps.pack([
       "convert", llama, shared, "--layers", "1,3", "--experts", "8", "--top-k", "2",
       "--calibration", tokens, "--calibration-tokens", "48", "--shared-neurons", "20",
       "--allow-uneven", "--router", "up-abs", "--restarts", "1", "--quiet",
@@ -194,7 +183,7 @@ struct HuggingFaceExportTests {
     #expect(Set(sharedRecord.expertSizes).count > 1, "\(sharedRecord.expertSizes)")
     cases.append(("shared", shared, 96))
     let up = directory.file("up.emoe")
-    _ = try Self.pack([
+    try ExportSteps.pack([
       "convert", llama, up, "--layers", "0,2", "--experts", "8", "--top-k", "3", "--router",
       "up", "--restarts", "1", "--quiet",
     ])
@@ -236,7 +225,7 @@ struct HuggingFaceExportTests {
   func refusals() throws {
     let directory = try TemporaryDirectory()
     let gpt2 = directory.file("gpt2.emoe")
-    _ = try Self.pack([
+    try ExportSteps.pack([
       "convert", Self.fixture("gpt2-tiny"), gpt2, "--experts", "4", "--restarts", "1", "--quiet",
     ])
     let refused = try CommandRunner.run(["export", gpt2, directory.file("g"), "--to", "hf"])
@@ -246,7 +235,7 @@ struct HuggingFaceExportTests {
     #expect(!FileSystem.exists(directory.file("g")), "a refused export left output")
 
     let llama = directory.file("llama.emoe")
-    _ = try Self.pack([
+    try ExportSteps.pack([
       "convert", Self.fixture("llama-tiny"), llama, "--experts", "8", "--restarts", "1",
       "--quiet",
     ])
@@ -290,10 +279,10 @@ struct HuggingFaceExportTests {
 
     // An earlier hf export's folder is rewritten with the same bytes (deterministic).
     let folder = directory.file("again")
-    _ = try Self.pack(["export", llama, folder, "--to", "hf", "--quiet"])
+    try ExportSteps.pack(["export", llama, folder, "--to", "hf", "--quiet"])
     let first = try Data(contentsOf: URL(fileURLWithPath: folder + "/model.safetensors"))
     let firstConfig = try Data(contentsOf: URL(fileURLWithPath: folder + "/config.json"))
-    _ = try Self.pack(["export", llama, folder, "--to", "hf", "--quiet"])
+    try ExportSteps.pack(["export", llama, folder, "--to", "hf", "--quiet"])
     #expect(first == (try Data(contentsOf: URL(fileURLWithPath: folder + "/model.safetensors"))))
     #expect(firstConfig == (try Data(contentsOf: URL(fileURLWithPath: folder + "/config.json"))))
     let modeling = try String(contentsOfFile: folder + "/modeling_emoe.py", encoding: .utf8)

@@ -30,24 +30,14 @@ struct LlamaCppExportTests {
 
   /// Runs `Tests/Oracles/<script>` and returns its last line as JSON, failing unless `ok`.
   static func oracle(_ script: String, _ arguments: [String]) throws -> JSONValue {
-    let output = try PythonOracle.run(
-      "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
-      arguments: [TestPaths.repositoryRoot + "/Tests/Oracles/" + script] + arguments)
+    let output = try ExportSteps.runOracle(script, arguments)
     guard output.status == 0, let last = output.stdout.split(separator: "\n").last,
       let report = try? JSONValue.parse(String(last)), report["ok"]?.boolValue == true
     else {
-      throw StepFailed(description: "\(script) exited \(output.status): \(output.stderr)")
+      throw ExportSteps.StepFailed(
+        description: "\(script) exited \(output.status): \(output.stderr)")
     }
     return report
-  }
-
-  /// Runs `emoe-pack` and requires exit 0.
-  static func pack(_ arguments: [String]) throws {
-    let output = try CommandRunner.run(arguments + ["--quiet"])
-    guard output.status == 0 else {
-      throw StepFailed(
-        description: "emoe-pack \(arguments) exited \(output.status): \(output.stderr)")
-    }
   }
 
   /// Token ids of the GPL-3 text, tokenised by llama.cpp with the model's tokenizer.
@@ -67,17 +57,12 @@ struct LlamaCppExportTests {
     var arguments = ["eval", gguf, ids]
     if let container {
       let reference = directory.file("reference-\(topK ?? 0).safetensors")
-      try pack(
-        ["run", container, "--model", "--inputs", ids, "--out", reference]
+      try ExportSteps.pack(
+        ["run", container, "--model", "--inputs", ids, "--out", reference, "--quiet"]
           + (topK.map { ["--top-k", String($0)] } ?? []))
       arguments.append(reference)
     }
     return try oracle("llama_cpp_oracle.py", arguments)
-  }
-
-  /// A step (an oracle script or an emoe-pack command) that failed, with its stderr.
-  struct StepFailed: Error, CustomStringConvertible {
-    var description: String
   }
 
   static func number(_ report: JSONValue, _ key: String) throws -> Double {
@@ -93,21 +78,20 @@ struct LlamaCppExportTests {
     let directory = try TemporaryDirectory()
     let ids = try Self.ids(model, in: directory)
     let container = directory.file("all.emoe")
-    try Self.pack([
-      "convert", model, container, "--experts", "16", "--layers", "all", "--restarts", "1",
-    ])
+    try ExportSteps.convert(
+      model, to: container, ["--experts", "16", "--layers", "all", "--restarts", "1"])
     let dense = try Self.evaluate(model, ids: ids, in: directory)
     let denseppl = try Self.number(dense, "perplexity")
 
     let full = directory.file("k16.gguf")
-    try Self.pack(["export", container, full, "--to", "gguf"])
+    try ExportSteps.export(container, to: full, as: "gguf")
     #expect(try GGUFFile(path: full).value(forKey: "general.architecture") == .string("llama"))
     let exact = try Self.evaluate(full, ids: ids, in: directory)
     let fullppl = try Self.number(exact, "perplexity")
     #expect(abs(fullppl / denseppl - 1) <= 0.005, "k = E \(fullppl) against dense \(denseppl)")
 
     let k15 = directory.file("k15.gguf")
-    try Self.pack(["export", container, k15, "--to", "gguf", "--top-k", "15"])
+    try ExportSteps.export(container, to: k15, as: "gguf", ["--top-k", "15"])
     let file = try GGUFFile(path: k15)
     #expect(file.value(forKey: "llama.expert_used_count") == .uint32(15))
     guard case .array(_, let scales) = file.value(forKey: "emoe.router_scale") else {
@@ -134,11 +118,10 @@ struct LlamaCppExportTests {
     let directory = try TemporaryDirectory()
     let ids = try Self.ids(model, in: directory)
     let container = directory.file("subset.emoe")
-    try Self.pack([
-      "convert", model, container, "--experts", "16", "--layers", "25,27,29", "--restarts", "1",
-    ])
+    try ExportSteps.convert(
+      model, to: container, ["--experts", "16", "--layers", "25,27,29", "--restarts", "1"])
     let full = directory.file("k16.gguf")
-    try Self.pack(["export", container, full, "--to", "gguf"])
+    try ExportSteps.export(container, to: full, as: "gguf")
     let file = try GGUFFile(path: full)
     #expect(file.value(forKey: "general.architecture") == .string("ernie4_5-moe"))
     #expect(file.value(forKey: "ernie4_5-moe.leading_dense_block_count") == .uint32(25))
@@ -151,7 +134,7 @@ struct LlamaCppExportTests {
     #expect(try Self.number(exact, "cosine_mean") >= 0.99999, "\(exact)")
 
     let k4 = directory.file("k4.gguf")
-    try Self.pack(["export", container, k4, "--to", "gguf", "--top-k", "4"])
+    try ExportSteps.export(container, to: k4, as: "gguf", ["--top-k", "4"])
     let report = try Self.evaluate(k4, ids: ids, container: container, topK: 4, in: directory)
     #expect(try Self.number(report, "cosine_mean") >= 0.999, "\(report)")
     #expect(
@@ -169,13 +152,15 @@ struct LlamaCppExportTests {
     let directory = try TemporaryDirectory()
     let ids = try Self.ids(model, in: directory)
     let container = directory.file("shared.emoe")
-    try Self.pack([
-      "convert", model, container, "--experts", "16", "--layers", "28,29", "--restarts", "1",
-      "--shared-neurons", "256", "--calibration", "/usr/share/common-licenses/GPL-2",
-      "--calibration-tokens", "64",
-    ])
+    try ExportSteps.convert(
+      model, to: container,
+      [
+        "--experts", "16", "--layers", "28,29", "--restarts", "1",
+        "--shared-neurons", "256", "--calibration", "/usr/share/common-licenses/GPL-2",
+        "--calibration-tokens", "64",
+      ])
     let k4 = directory.file("k4.gguf")
-    try Self.pack(["export", container, k4, "--to", "gguf", "--top-k", "4"])
+    try ExportSteps.export(container, to: k4, as: "gguf", ["--top-k", "4"])
     let file = try GGUFFile(path: k4)
     #expect(file.value(forKey: "general.architecture") == .string("ernie4_5-moe"))
     #expect(file.value(forKey: "ernie4_5-moe.expert_feed_forward_length") == .uint32(80))
@@ -195,12 +180,14 @@ struct LlamaCppExportTests {
     let source = directory.file("bias.gguf")
     _ = try Self.oracle("gguf_to_f32.py", [model, source, "--keep-types", "--gate-bias", "29"])
     let container = directory.file("bias.emoe")
-    try Self.pack([
-      "convert", source, container, "--experts", "16", "--layers", "29", "--restarts", "1",
-      "--router-bias", "--ffn-pattern",
-      "gate=blk.{L}.ffn_gate.weight,up=blk.{L}.ffn_up.weight,down=blk.{L}.ffn_down.weight,"
-        + "gate_bias=blk.{L}.ffn_gate.bias,act=silu",
-    ])
+    try ExportSteps.convert(
+      source, to: container,
+      [
+        "--experts", "16", "--layers", "29", "--restarts", "1",
+        "--router-bias", "--ffn-pattern",
+        "gate=blk.{L}.ffn_gate.weight,up=blk.{L}.ffn_up.weight,down=blk.{L}.ffn_down.weight,"
+          + "gate_bias=blk.{L}.ffn_gate.bias,act=silu",
+      ])
     for topK in [[], ["--top-k", "4"]] {
       let output = directory.file("out.gguf")
       let refused = try CommandRunner.run(

@@ -3,16 +3,25 @@
     hf_oracle.py ids OUT.safetensors VOCAB COUNT
         writes input_ids [1, COUNT] (int64): (17 + 7919 i) mod VOCAB, as `verify --model` probes.
 
+    hf_oracle.py tokens OUT.safetensors ID,ID,...
+        writes input_ids [1, COUNT] (int64): the given ids.
+
     hf_oracle.py compare FOLDER IDS.safetensors LABEL:MODE:RUN.safetensors ...
         loads FOLDER offline and runs input_ids once per MODE:
           stored  AutoModelForCausalLM (AutoModel for BERT) with trust_remote_code=True
           kN      the same with every converted layer at top-k N (emoe_layers overridden)
-          dense   transformers' own LlamaForCausalLM / BertModel on the same weights, no remote
-                  code: the dense model, since expert order only permutes each FFN's neurons
+          dense   transformers' own class (the config's architectures without "EMoE", e.g.
+                  Qwen2ForCausalLM, BertModel) on the same weights, no remote code: the dense
+                  model, since expert order only permutes each FFN's neurons
         and prints JSON per mode: the loaded class, the EMoE modules and top-k found, the
         loading report, and under relative_error[LABEL] the relative Frobenius error of its
         logits (decoders) or last hidden states (encoders) against RUN's `logits` /
-        `hidden_states` (written by `emoe-pack run --model`).
+        `hidden_states` (written by `emoe-pack run --model`), or against RUN's raw
+        little-endian F32 values when RUN ends in .f32 (TinyDecoders' logits.f32).
+
+    hf_oracle.py batch GROUP + GROUP + ...
+        runs `compare` on each GROUP (FOLDER IDS CASE...) in one process and prints a JSON list
+        of their reports, so that torch and transformers are imported once.
 """
 
 import json
@@ -38,7 +47,8 @@ def load(folder, config, mode):
     """The model of `mode`: "stored" (remote code, the exported top-k), "kN" (remote code at
     top-k N in every converted layer) or "dense" (transformers' own class, no remote code)."""
     import torch
-    from transformers import AutoModel, AutoModelForCausalLM, BertModel, LlamaForCausalLM
+    import transformers
+    from transformers import AutoModel, AutoModelForCausalLM
 
     encoder = config["model_type"] == "emoe_bert"
     overrides = {}
@@ -47,7 +57,7 @@ def load(folder, config, mode):
         layers = {key: dict(value, top_k=top_k) for key, value in config["emoe_layers"].items()}
         overrides["emoe_layers"] = layers
     if mode == "dense":
-        cls = BertModel if encoder else LlamaForCausalLM
+        cls = getattr(transformers, config["architectures"][0].removeprefix("EMoE"))
         return cls.from_pretrained(
             folder, dtype=torch.float32, output_loading_info=True, **overrides
         )
@@ -57,7 +67,17 @@ def load(folder, config, mode):
     )
 
 
+def expected_values(path, key, shape):
+    """RUN's `key` tensor, or its raw little-endian F32 values for a .f32 file."""
+    if path.endswith(".f32"):
+        values = np.fromfile(path, dtype="<f4")
+    else:
+        values = load_file(path)[key]
+    return values.astype(np.float64).reshape(shape)
+
+
 def compare(arguments):
+    """The reports of one FOLDER IDS CASE... group (see the module docstring)."""
     import torch
     import transformers
 
@@ -83,7 +103,7 @@ def compare(arguments):
                 "emoe_modules": [
                     name
                     for name, module in model.named_modules()
-                    if type(module).__name__ in ("EMoELlamaMLP", "EMoEBertLayer")
+                    if type(module).__name__ in ("EMoEMLP", "EMoEBertLayer")
                 ],
                 "top_k": sorted(
                     {m.top_k for m in model.modules() if type(m).__name__ == "EMoERouting"}
@@ -95,19 +115,29 @@ def compare(arguments):
             }
             del model
         values = results[mode]
-        expected = load_file(path)["hidden_states" if encoder else "logits"]
-        expected = expected.astype(np.float64).reshape(values.shape)
+        expected = expected_values(path, "hidden_states" if encoder else "logits", values.shape)
         error = np.linalg.norm(values - expected) / np.linalg.norm(expected)
         reports[mode]["relative_error"][label] = float(error)
-    print(json.dumps(reports))
+    return reports
 
 
 def main():
     command = sys.argv[1]
     if command == "ids":
         write_ids(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif command == "tokens":
+        ids = [int(token) for token in sys.argv[3].split(",")]
+        save_file({"input_ids": np.array([ids], dtype=np.int64)}, sys.argv[2])
     elif command == "compare":
-        compare(sys.argv[2:])
+        print(json.dumps(compare(sys.argv[2:])))
+    elif command == "batch":
+        groups = [[]]
+        for argument in sys.argv[2:]:
+            if argument == "+":
+                groups.append([])
+            else:
+                groups[-1].append(argument)
+        print(json.dumps([compare(group) for group in groups]))
     else:
         raise SystemExit(f"unknown command {command}")
 

@@ -6,7 +6,7 @@ extension HuggingFaceExport {
   /// The exported `config.json`.
   ///
   /// The source's configuration (for a GGUF-made container, a LlamaConfig made from its
-  /// metadata) with `model_type` `emoe_llama` or `emoe_bert`, `architectures`, `auto_map` (the
+  /// metadata) with `model_type` `emoe_` + its own (`emoe_llama`, `emoe_qwen2`, `emoe_bert`...), `architectures`, `auto_map` (the
   /// classes in `configuration_emoe.py` and `modeling_emoe.py`), `emoe_layers` (per converted
   /// layer: `experts`, `expert_sizes`, `shared`, `top_k`, `router`, `router_bias`), and the
   /// `emoe` object of the safetensors export with `layout` `hf`.
@@ -17,8 +17,10 @@ extension HuggingFaceExport {
     } else {
       members = container.config?.objectValue ?? []
     }
-    if kind == .llama {
-      let mlpBias = members.first { $0.key == "mlp_bias" }?.value.boolValue ?? false
+    if kind.isDecoder {
+      // Only LlamaConfig has mlp_bias; the other families' MLPs have no biases.
+      let mlpBias =
+        kind == .llama ? members.first { $0.key == "mlp_bias" }?.value.boolValue ?? false : false
       for record in container.layers where (record.tensors[.bg] != nil) != mlpBias {
         throw .invalidInput(
           "\(container.path): layer \(record.layer)'s FFN biases do not match the "
@@ -30,8 +32,7 @@ extension HuggingFaceExport {
       "mode", "select", "split_start_layer", "split_every_layer",
     ]
     members.removeAll { replaced.contains($0.key) }
-    let model = kind == .llama ? "EMoELlamaForCausalLM" : "EMoEBertModel"
-    members.insert(JSONMember("architectures", .array([.string(model)])), at: 0)
+    members.insert(JSONMember("architectures", .array([.string(kind.architecture)])), at: 0)
     members.insert(JSONMember("model_type", .string(Self.modelType(kind))), at: 0)
     members.append(
       JSONMember(

@@ -76,9 +76,9 @@ extension HuggingFaceExport {
     throws(ConversionError) -> [SafeTensorsExport.Output]
   {
     let prefix: String
-    switch kind {
-    case .llama: prefix = "model.layers.\(record.layer).mlp.emoe.router"
-    case .bert:
+    if kind.isDecoder {
+      prefix = "model.layers.\(record.layer).mlp.emoe.router"
+    } else {
       guard let w1 = record.tensors[.w1],
         let source = container.entry(named: w1)?.declaration.source?.name
       else {

@@ -8,19 +8,31 @@ import EMoERunner
 ///
 /// The folder holds `model.safetensors` (every tensor under its Hugging Face name, each converted
 /// FFN in expert order as ``SafeTensorsExport/Layout/dense`` writes it, plus the layer's router),
-/// `config.json` (the model's configuration with `model_type` `emoe_llama` or `emoe_bert`,
+/// `config.json` (the model's configuration with `model_type` `emoe_` + its own, e.g. `emoe_qwen2`,
 /// `auto_map` and the per-layer `emoe_layers`), and the modeling code `configuration_emoe.py`
 /// and `modeling_emoe.py` (``HuggingFaceModelingPython``). A container made from a llama GGUF
 /// gets Hugging Face names, its `attn_q`/`attn_k` rows un-permuted, F32 values (GGUF block types
 /// are dequantised) and a configuration read from the GGUF metadata.
 ///
-/// Supported: LLaMA decoders (`model_type` `llama`, or GGUF architecture `llama`) and BERT
-/// encoders (`bert`); anything else is refused (exit 2) rather than run with the wrong graph.
+/// Supported: LLaMA decoders (`model_type` `llama`, or GGUF architecture `llama`), the
+/// LLaMA-like decoders whose graph `run --model` computes (`mistral`, `qwen2`, `qwen3`, `gemma`,
+/// `gemma2`) and BERT encoders (`bert`); anything else is refused (exit 2) rather than run with
+/// the wrong graph.
 public struct HuggingFaceExport {
   /// The model kinds the modeling code implements.
   public enum Kind: String, Sendable {
     /// A LLaMA decoder: `EMoELlamaForCausalLM` / `EMoELlamaModel`.
     case llama
+    /// A Mistral decoder: `EMoEMistralForCausalLM` / `EMoEMistralModel`.
+    case mistral
+    /// A Qwen2 decoder: `EMoEQwen2ForCausalLM` / `EMoEQwen2Model`.
+    case qwen2
+    /// A Qwen3 decoder: `EMoEQwen3ForCausalLM` / `EMoEQwen3Model`.
+    case qwen3
+    /// A Gemma decoder: `EMoEGemmaForCausalLM` / `EMoEGemmaModel`.
+    case gemma
+    /// A Gemma 2 decoder: `EMoEGemma2ForCausalLM` / `EMoEGemma2Model`.
+    case gemma2
     /// A BERT encoder: `EMoEBertModel`.
     case bert
   }
@@ -117,26 +129,9 @@ public struct HuggingFaceExport {
     try ExportSafety.check(container: container, outputs: files)
     try FileSystemPaths.makeDirectory(directory)
 
-    let total = outputs.reduce(0) { $0 + ($1.description.byteCount ?? 0) }
-    var written = 0
-    var byName: [String: SafeTensorsExport.Output] = [:]
-    for output in outputs { byName[output.description.name] = output }
-    var writtenFiles: [String]
-    do {
-      writtenFiles = try SafeTensorsWriter.writeCheckpoint(
-        directory: directory, tensors: outputs.map(\.description),
-        metadata: [("format", "pt")], maximumShardSize: maximumShardSize
-      ) { description in
-        guard let output = byName[description.name] else { return .owned([]) }
-        let outcome = Result { () throws(ConversionError) in try output.bytes() }
-        let bytes = try outcome.get()
-        written += description.byteCount ?? 0
-        progress?(written, total)
-        return bytes
-      }
-    } catch {
-      throw .exporting(error, container: container.path)
-    }
+    var writtenFiles = try SafeTensorsExport.writeTensors(
+      outputs, into: directory, metadata: [("format", "pt")], maximumShardSize: maximumShardSize,
+      container: container, progress: progress)
     var texts = [("config.json", Array((config.prettySerialized() + "\n").utf8))]
     texts += codeFiles.map { ($0.0, Array($0.1.utf8)) }
     for tokenizer in tokenizers {
@@ -163,46 +158,9 @@ public struct HuggingFaceExport {
     }
     return Summary(
       folder: directory, kind: kind, files: writtenFiles, tensorCount: outputs.count,
-      tensorBytes: total, layers: container.layers.map(\.layer).sorted(),
+      tensorBytes: outputs.reduce(0) { $0 + ($1.description.byteCount ?? 0) },
+      layers: container.layers.map(\.layer).sorted(),
       tokenizerFiles: tokenizers.map { FileSystem.basename(of: $0) })
-  }
-
-  /// The model kind, or a refusal naming the supported ones.
-  func kind() throws(ConversionError) -> Kind {
-    let supported =
-      "supported: LLaMA decoders (config.json model_type 'llama', or a GGUF of architecture "
-      + "'llama') and BERT encoders (model_type 'bert')"
-    let kind: Kind
-    if case .gguf(let pairs) = container.metadata {
-      let architecture =
-        pairs.first { $0.key == "general.architecture" }?.value.stringValue ?? "unknown"
-      guard architecture == "llama" else {
-        throw .invalidInput(
-          "\(container.path): GGUF architecture '\(architecture)' has no transformers modeling "
-            + "code here; \(supported)")
-      }
-      kind = .llama
-    } else {
-      let modelType = container.config?["model_type"]?.stringValue
-      switch modelType {
-      case "llama": kind = .llama
-      case "bert": kind = .bert
-      default:
-        throw .invalidInput(
-          "\(container.path): model_type '\(modelType ?? "none")' has no transformers modeling "
-            + "code here (Qwen's, Mistral's and other decoders differ from LLaMA's graph); "
-            + supported)
-      }
-    }
-    for record in container.layers {
-      let expected: ContainerLayerRecord.Family = kind == .llama ? .glu : .plain
-      guard record.family == expected else {
-        throw .invalidInput(
-          "\(container.path): layer \(record.layer) is a \(record.family.rawValue) FFN, but a "
-            + "\(kind.rawValue) model's FFN is \(expected.rawValue)")
-      }
-    }
-    return kind
   }
 
   /// The source files of the tokenizer files to copy (absolute or as given).
@@ -223,23 +181,4 @@ public struct HuggingFaceExport {
     return found
   }
 
-  /// The `model_type` of the exported configuration.
-  static func modelType(_ kind: Kind) -> String { "emoe_" + kind.rawValue }
-
-  /// The `auto_map` of the exported configuration.
-  static func autoMap(_ kind: Kind) -> [(key: String, value: String)] {
-    switch kind {
-    case .llama:
-      [
-        ("AutoConfig", "configuration_emoe.EMoELlamaConfig"),
-        ("AutoModel", "modeling_emoe.EMoELlamaModel"),
-        ("AutoModelForCausalLM", "modeling_emoe.EMoELlamaForCausalLM"),
-      ]
-    case .bert:
-      [
-        ("AutoConfig", "configuration_emoe.EMoEBertConfig"),
-        ("AutoModel", "modeling_emoe.EMoEBertModel"),
-      ]
-    }
-  }
 }

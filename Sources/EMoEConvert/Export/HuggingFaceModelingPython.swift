@@ -2,11 +2,14 @@
 /// `trust_remote_code=True` through the config's `auto_map`.
 ///
 /// They are small on purpose, to be read beside Formats/EMoE.md: the configuration classes add
-/// `emoe_layers` to LlamaConfig and BertConfig, and the modeling classes subclass transformers'
-/// LlamaForCausalLM, LlamaModel and BertModel, replacing only the FFN of each converted layer.
-/// Each line ends with a newline, so the files' bytes are fixed.
+/// `emoe_layers` to each family's own configuration class (LlamaConfig, MistralConfig,
+/// Qwen2Config, Qwen3Config, GemmaConfig, Gemma2Config, BertConfig), and the modeling classes
+/// subclass the family's transformers classes (e.g. Qwen2Model, Qwen2ForCausalLM, BertModel),
+/// replacing only the FFN of each converted layer: one gated EMoE MLP serves every decoder
+/// family, with the activation of the dense MLP it replaces. Each line ends with a newline, so
+/// the files' bytes are fixed.
 public enum HuggingFaceModelingPython {
-  /// `configuration_emoe.py`: EMoELlamaConfig and EMoEBertConfig.
+  /// `configuration_emoe.py`: one EMoE configuration class per family, such as EMoEQwen2Config.
   public static let configuration = #"""
     # Written by emoe-pack export --to hf: the configurations of the EMoE models in modeling_emoe.py.
     #
@@ -19,27 +22,36 @@ public enum HuggingFaceModelingPython {
     #                 (mean of |Wu x + bu| over each expert's neurons; no stored router)
     #   router_bias   whether the router matrix has a bias
     # Layers not listed keep transformers' dense FFN.
-    from transformers import BertConfig, LlamaConfig
+    from transformers import (
+        BertConfig,
+        Gemma2Config,
+        GemmaConfig,
+        LlamaConfig,
+        MistralConfig,
+        Qwen2Config,
+        Qwen3Config,
+    )
 
 
-    class EMoELlamaConfig(LlamaConfig):
-        """LlamaConfig plus emoe_layers."""
-
-        model_type = "emoe_llama"
-
-        def __init__(self, emoe_layers=None, **kwargs):
-            self.emoe_layers = dict(emoe_layers or {})
-            super().__init__(**kwargs)
-
-
-    class EMoEBertConfig(BertConfig):
-        """BertConfig plus emoe_layers."""
-
-        model_type = "emoe_bert"
+    def _emoe_config(base, model_type):
+        """The configuration class `base` plus emoe_layers, registered as `model_type`."""
 
         def __init__(self, emoe_layers=None, **kwargs):
             self.emoe_layers = dict(emoe_layers or {})
-            super().__init__(**kwargs)
+            base.__init__(self, **kwargs)
+
+        name = "EMoE" + base.__name__
+        doc = f"{base.__name__} plus emoe_layers."
+        return type(name, (base,), {"model_type": model_type, "__init__": __init__, "__doc__": doc})
+
+
+    EMoELlamaConfig = _emoe_config(LlamaConfig, "emoe_llama")
+    EMoEMistralConfig = _emoe_config(MistralConfig, "emoe_mistral")
+    EMoEQwen2Config = _emoe_config(Qwen2Config, "emoe_qwen2")
+    EMoEQwen3Config = _emoe_config(Qwen3Config, "emoe_qwen3")
+    EMoEGemmaConfig = _emoe_config(GemmaConfig, "emoe_gemma")
+    EMoEGemma2Config = _emoe_config(Gemma2Config, "emoe_gemma2")
+    EMoEBertConfig = _emoe_config(BertConfig, "emoe_bert")
 
     """#
 
@@ -57,11 +69,32 @@ public enum HuggingFaceModelingPython {
     import torch
     import torch.nn.functional as F
     from torch import nn
-    from transformers import BertModel, LlamaForCausalLM, LlamaModel
-    from transformers.activations import ACT2FN
+    from transformers import (
+        BertModel,
+        Gemma2ForCausalLM,
+        Gemma2Model,
+        GemmaForCausalLM,
+        GemmaModel,
+        LlamaForCausalLM,
+        LlamaModel,
+        MistralForCausalLM,
+        MistralModel,
+        Qwen2ForCausalLM,
+        Qwen2Model,
+        Qwen3ForCausalLM,
+        Qwen3Model,
+    )
     from transformers.models.bert.modeling_bert import BertLayer
 
-    from .configuration_emoe import EMoEBertConfig, EMoELlamaConfig
+    from .configuration_emoe import (
+        EMoEBertConfig,
+        EMoEGemma2Config,
+        EMoEGemmaConfig,
+        EMoELlamaConfig,
+        EMoEMistralConfig,
+        EMoEQwen2Config,
+        EMoEQwen3Config,
+    )
 
 
     class EMoERouting(nn.Module):
@@ -132,18 +165,23 @@ public enum HuggingFaceModelingPython {
         return linear.weight[rows], bias
 
 
-    class EMoELlamaMLP(nn.Module):
-        """LLaMA's SwiGLU MLP with its neurons split into experts: same parameter names."""
+    class EMoEMLP(nn.Module):
+        """A decoder's gated MLP with its neurons split into experts: same parameter names.
 
-        def __init__(self, config, layer):
+        act_fn is the dense MLP's own (SiLU for LLaMA, Mistral and Qwen, GELU-tanh for Gemma),
+        so the activation is the one transformers reads from hidden_act or hidden_activation.
+        """
+
+        def __init__(self, config, layer, act_fn):
             super().__init__()
             spec = config.emoe_layers[str(layer)]
             d = config.hidden_size
             n = int(spec.get("shared", 0)) + sum(int(size) for size in spec["expert_sizes"])
-            self.gate_proj = nn.Linear(d, n, bias=config.mlp_bias)
-            self.up_proj = nn.Linear(d, n, bias=config.mlp_bias)
-            self.down_proj = nn.Linear(n, d, bias=config.mlp_bias)
-            self.act_fn = ACT2FN[config.hidden_act]
+            bias = getattr(config, "mlp_bias", False)  # only LlamaConfig has mlp_bias
+            self.gate_proj = nn.Linear(d, n, bias=bias)
+            self.up_proj = nn.Linear(d, n, bias=bias)
+            self.down_proj = nn.Linear(n, d, bias=bias)
+            self.act_fn = act_fn
             self.emoe = EMoERouting(spec, d)
 
         def inner(self, x, rows):
@@ -160,31 +198,36 @@ public enum HuggingFaceModelingPython {
             return output
 
 
-    def _install_llama(model, config):
-        for layer in sorted(int(key) for key in config.emoe_layers):
-            model.layers[layer].mlp = EMoELlamaMLP(config, layer)
-
-
-    class EMoELlamaModel(LlamaModel):
-        """LlamaModel whose converted layers run the EMoE MLP."""
-
-        config_class = EMoELlamaConfig
+    def _emoe_decoder(base, config_class):
+        """`base` (a family's Model or ForCausalLM) whose converted layers run EMoEMLP."""
 
         def __init__(self, config):
-            super().__init__(config)
-            _install_llama(self, config)
+            base.__init__(self, config)
+            decoder = getattr(self, "model", self)  # ForCausalLM holds the Model as .model
+            for layer in sorted(int(key) for key in config.emoe_layers):
+                dense = decoder.layers[layer].mlp
+                decoder.layers[layer].mlp = EMoEMLP(config, layer, dense.act_fn)
             self.post_init()
 
+        name = "EMoE" + base.__name__
+        doc = f"{base.__name__} whose converted layers run the EMoE MLP."
+        attributes = {"config_class": config_class, "__init__": __init__, "__doc__": doc}
+        return type(name, (base,), attributes)
 
-    class EMoELlamaForCausalLM(LlamaForCausalLM):
-        """LlamaForCausalLM whose converted layers run the EMoE MLP."""
 
-        config_class = EMoELlamaConfig
-
-        def __init__(self, config):
-            super().__init__(config)
-            _install_llama(self.model, config)
-            self.post_init()
+    # The decoder families: each one's Model and ForCausalLM with its configuration.
+    EMoELlamaModel = _emoe_decoder(LlamaModel, EMoELlamaConfig)
+    EMoELlamaForCausalLM = _emoe_decoder(LlamaForCausalLM, EMoELlamaConfig)
+    EMoEMistralModel = _emoe_decoder(MistralModel, EMoEMistralConfig)
+    EMoEMistralForCausalLM = _emoe_decoder(MistralForCausalLM, EMoEMistralConfig)
+    EMoEQwen2Model = _emoe_decoder(Qwen2Model, EMoEQwen2Config)
+    EMoEQwen2ForCausalLM = _emoe_decoder(Qwen2ForCausalLM, EMoEQwen2Config)
+    EMoEQwen3Model = _emoe_decoder(Qwen3Model, EMoEQwen3Config)
+    EMoEQwen3ForCausalLM = _emoe_decoder(Qwen3ForCausalLM, EMoEQwen3Config)
+    EMoEGemmaModel = _emoe_decoder(GemmaModel, EMoEGemmaConfig)
+    EMoEGemmaForCausalLM = _emoe_decoder(GemmaForCausalLM, EMoEGemmaConfig)
+    EMoEGemma2Model = _emoe_decoder(Gemma2Model, EMoEGemma2Config)
+    EMoEGemma2ForCausalLM = _emoe_decoder(Gemma2ForCausalLM, EMoEGemma2Config)
 
 
     class EMoEBertLayer(BertLayer):

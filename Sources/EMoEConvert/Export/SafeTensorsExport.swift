@@ -59,8 +59,6 @@ public struct SafeTensorsExport {
     to directory: String, progress: ((_ written: Int, _ total: Int) -> Void)? = nil
   ) throws(ConversionError) -> [String] {
     let outputs = try plan()
-    let total = outputs.reduce(0) { $0 + ($1.description.byteCount ?? 0) }
-    var written = 0
     let files = fileNames(outputs).map { FileSystem.join(directory, $0) }
     do throws(OutputRefusal) {
       try ExportSafety.checkFolder(directory, writing: files)
@@ -69,24 +67,9 @@ public struct SafeTensorsExport {
     }
     try ExportSafety.check(container: container, outputs: files)
     try FileSystemPaths.makeDirectory(directory)
-    var byName: [String: Output] = [:]
-    for output in outputs { byName[output.description.name] = output }
-    var writtenFiles: [String]
-    do {
-      writtenFiles = try SafeTensorsWriter.writeCheckpoint(
-        directory: directory, tensors: outputs.map(\.description),
-        metadata: sourceMetadata, maximumShardSize: maximumShardSize
-      ) { description in
-        guard let output = byName[description.name] else { return .owned([]) }
-        let outcome = Result { () throws(ConversionError) in try output.bytes() }
-        let bytes = try outcome.get()
-        written += description.byteCount ?? 0
-        progress?(written, total)
-        return bytes
-      }
-    } catch {
-      throw .exporting(error, container: container.path)
-    }
+    var writtenFiles = try Self.writeTensors(
+      outputs, into: directory, metadata: sourceMetadata, maximumShardSize: maximumShardSize,
+      container: container, progress: progress)
     let configPath = FileSystem.join(directory, "config.json")
     do throws(FileError) {
       let file = try AtomicFileWriter(destination: configPath)
