@@ -106,7 +106,7 @@ struct DecoderFamilyCommandTests {
     let sparse = try run([output], "k2")
     #expect(worst(dense) <= 1e-4 * range, "dense: \(worst(dense)) of \(range)")
     #expect(worst(allExperts) <= 1e-4 * range, "k = E: \(worst(allExperts)) of \(range)")
-    #expect(sparse.allSatisfy(\.isFinite))
+    #expect(sparse.allSatisfy { $0.isFinite })
     #expect(worst(sparse) > 1e-3 * range, "k = 2 of 4 should differ from dense")
 
     // evaluate on the same ids: the dense perplexity is transformers' (from its logits).

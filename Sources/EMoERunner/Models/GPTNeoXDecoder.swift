@@ -9,7 +9,7 @@ import EMoENumerics
 /// `query_key_value` projection with partial rotary embeddings on each head's first
 /// `rotary_pct` share, the output projection; LayerNorm, the plain GELU FFN with biases; either
 /// both added to the layer input at once (`use_parallel_residual`) or one after the other. A
-/// final LayerNorm and `embed_out`. Reads Hugging Face safetensors with `config.json`,
+/// final LayerNorm and `embed_out` (`lm_head` as transformers 5 saves it). Reads Hugging Face safetensors with `config.json`,
 /// computing what transformers' GPTNeoXForCausalLM does. Any layer's FFN can be replaced.
 public struct GPTNeoXDecoder: Sendable {
   struct Layer: Sendable {
@@ -56,9 +56,10 @@ public struct GPTNeoXDecoder: Sendable {
     embedding = try reader.floats("gpt_neox.embed_in.weight", shape: [config.vocabularySize, d])
     finalNormWeight = try reader.floats("gpt_neox.final_layer_norm.weight", shape: [d])
     finalNormBias = try reader.floats("gpt_neox.final_layer_norm.bias", shape: [d])
+    // Pythia's checkpoints name the head `embed_out`; transformers 5 saves it as `lm_head`.
+    let headName = reader.has("embed_out.weight") ? "embed_out.weight" : "lm_head.weight"
     outputProjection =
-      config.tiedEmbeddings
-      ? nil : try reader.floats("embed_out.weight", shape: [config.vocabularySize, d])
+      config.tiedEmbeddings ? nil : try reader.floats(headName, shape: [config.vocabularySize, d])
     var layers: [Layer] = []
     for index in 0..<config.layerCount {
       let p = "gpt_neox.layers.\(index)."
