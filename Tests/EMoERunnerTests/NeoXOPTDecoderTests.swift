@@ -52,7 +52,36 @@ struct NeoXOPTDecoderTests {
     let worst = zip(output.logits, expected).map { abs($0 - $1) }.max() ?? .infinity
     #expect(range > 0.1, "\(family): logits too small to compare")
     #expect(worst <= 1e-4 * range, "\(family): max |Δ| \(worst) of \(range)")
+
+    // The Hub's older names for the same weights: facebook/opt's `decoder.…` without `model.`
+    // and no stored head (tied), Pythia's `embed_out` for the head. Same logits, bit for bit.
+    _ = try PythonOracle.check(Self.renamer, arguments: [folder + "/model.safetensors", family])
+    let renamed = try SafeTensorsCheckpoint(path: folder)
+    let names = Set(renamed.tensorInfos.map(\.name))
+    let reloaded: any CausalDecoder
+    if family == "opt" {
+      #expect(names.contains("decoder.embed_tokens.weight") && !names.contains("lm_head.weight"))
+      reloaded = try OPTDecoder(source: renamed)
+    } else {
+      #expect(names.contains("embed_out.weight") && !names.contains("lm_head.weight"))
+      reloaded = try GPTNeoXDecoder(source: renamed)
+    }
+    #expect(
+      try reloaded.decode(tokens: TinyDecoders.tokens, replacing: [:]).logits == output.logits)
   }
+
+  /// Rewrites a fixture's safetensors under the names older Hub checkpoints use.
+  static let renamer = #"""
+    import sys
+    from safetensors.numpy import load_file, save_file
+    path, family = sys.argv[1], sys.argv[2]
+    tensors = load_file(path)
+    if family == "opt":
+        tensors = {k.removeprefix("model."): v for k, v in tensors.items() if k != "lm_head.weight"}
+    else:
+        tensors["embed_out.weight"] = tensors.pop("lm_head.weight")
+    save_file(tensors, path, metadata={"format": "pt"})
+    """#
 
   static func config(_ text: String) throws -> JSONValue { try JSONValue.parse(text) }
 
