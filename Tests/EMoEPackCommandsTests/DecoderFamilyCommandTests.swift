@@ -140,6 +140,19 @@ struct DecoderFamilyCommandTests {
       ])
       try #require(capped.status == 0, "\(capped.stderr)")
       #expect(try JSONValue.parse(capped.stdout)["windows"]?.intValue == 2)
+      // OPT-350m's post-LayerNorm layout is not computed: refused by its key, exit 2.
+      let configPath = folder + "/config.json"
+      let config = try String(contentsOfFile: configPath, encoding: .utf8)
+      try config.replacingOccurrences(
+        of: "\"do_layer_norm_before\": true", with: "\"do_layer_norm_before\": false"
+      ).write(toFile: configPath, atomically: true, encoding: .utf8)
+      let refusedOut = directory.file("refused.safetensors")
+      let refused = try CommandRunner.run([
+        "run", folder, "--dense", "--model", "--inputs", ids, "--out", refusedOut,
+      ])
+      #expect(refused.status == 2)
+      #expect(refused.stderr.contains("do_layer_norm_before"), "\(refused.stderr)")
+      #expect(!FileManager.default.fileExists(atPath: refusedOut))
     }
   }
 }
