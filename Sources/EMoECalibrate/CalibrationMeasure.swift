@@ -38,7 +38,9 @@ struct CalibrationMeasure {
         throw CalibrationError(
           "gives \(count) token; calibration needs at least 2", location: ErrorLocation(file: path))
       }
-      windows = Perplexity.windows(tokens: count, window: window)
+      // OPT's learned positions end at max_position_embeddings: no window may pass them.
+      windows = Perplexity.windows(
+        tokens: count, window: min(window, model.maximumTokens ?? window))
     case .encoder:
       kind = .cosine
       guard !sequences.isEmpty else {

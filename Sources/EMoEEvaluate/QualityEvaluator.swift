@@ -123,8 +123,10 @@ public enum QualityEvaluator {
     var masking: (seed: UInt64, positions: Int)?
     switch emoe {
     case .decoder:
-      let windows = Perplexity.windows(tokens: tokens.count, window: request.window)
-      progress("dense model: \(windows.count) windows of up to \(request.window) tokens")
+      // OPT's learned positions end at max_position_embeddings: no window may pass them.
+      let window = min(request.window, emoe.maximumTokens ?? request.window)
+      let windows = Perplexity.windows(tokens: tokens.count, window: window)
+      progress("dense model: \(windows.count) windows of up to \(window) tokens")
       denseValue = try perplexity(dense, tokens, windows, [:], path: request.model)
       run = { (setting, random) throws(EvaluationError) in
         try perplexity(
@@ -301,7 +303,7 @@ public enum QualityEvaluator {
     throws(EvaluationError) -> Int
   {
     switch model {
-    case .decoder(let decoder): decoder.configuration.layerCount
+    case .decoder(let decoder): decoder.layerCount
     case .encoder(let encoder): encoder.configuration.layerCount
     }
   }

@@ -3,17 +3,17 @@ import EMoEFormats
 import EMoEModel
 import EMoERunner
 
-/// A whole model the reference runners can run: a BERT-like encoder or a LLaMA-family decoder,
-/// chosen from the model's detected family.
+/// A whole model the reference runners can run: a BERT-like encoder, or a LLaMA-family,
+/// GPT-NeoX or OPT decoder, chosen from the model's detected family.
 public enum WholeModel: Sendable {
   /// A BERT encoder (final hidden states only).
   case encoder(BertEncoder)
-  /// A LLaMA-family decoder (hidden states after the final norm, and logits).
-  case decoder(LlamaDecoder)
+  /// A decoder (hidden states after the final norm, and logits).
+  case decoder(any CausalDecoder)
 
   /// The outputs of one run.
   public struct Output: Sendable {
-    /// `[tokens, hiddenSize]`: BERT's last hidden state, or LLaMA's after the final RMSNorm.
+    /// `[tokens, hiddenSize]`: BERT's last hidden state, or a decoder's after its final norm.
     public var hiddenStates: [Float]
     /// `[tokens, vocabularySize]` for decoders, `nil` for encoders.
     public var logits: [Float]?
@@ -36,9 +36,14 @@ public enum WholeModel: Sendable {
         self = .encoder(try BertEncoder(source: source))
       case "llama", "mistral", "qwen2", "qwen3", "gguf-llama", "gemma", "gemma2":
         self = .decoder(try LlamaDecoder(source: source))
+      case "gpt-neox":
+        self = .decoder(try GPTNeoXDecoder(source: source))
+      case "opt":
+        self = .decoder(try OPTDecoder(source: source))
       default:
         throw VerificationError(
-          "whole-model runs support BERT encoders and LLaMA-family and Gemma 1/2 decoders; "
+          "whole-model runs support BERT encoders and LLaMA-family, Gemma 1/2, GPT-NeoX and "
+            + "OPT decoders; "
             + "this model is "
             + architecture.family.displayName, location: ErrorLocation(file: source.path))
       }
@@ -51,7 +56,7 @@ public enum WholeModel: Sendable {
   public var hiddenSize: Int {
     switch self {
     case .encoder(let model): model.configuration.hiddenSize
-    case .decoder(let model): model.configuration.hiddenSize
+    case .decoder(let model): model.hiddenSize
     }
   }
 
@@ -59,15 +64,16 @@ public enum WholeModel: Sendable {
   public var vocabularySize: Int {
     switch self {
     case .encoder(let model): model.configuration.vocabularySize
-    case .decoder(let model): model.configuration.vocabularySize
+    case .decoder(let model): model.vocabularySize
     }
   }
 
-  /// The longest sequence the model takes, when it has a limit (BERT's learned positions).
+  /// The longest sequence the model takes, when it has a limit (BERT's and OPT's learned
+  /// positions).
   public var maximumTokens: Int? {
     switch self {
     case .encoder(let model): model.configuration.maximumPositions
-    case .decoder: nil
+    case .decoder(let model): model.maximumTokens
     }
   }
 
@@ -82,7 +88,7 @@ public enum WholeModel: Sendable {
           tokens: tokens, tokenTypes: tokenTypes, replacing: replacing),
         logits: nil)
     case .decoder(let model):
-      let output = try model.run(tokens: tokens, replacing: replacing)
+      let output = try model.decode(tokens: tokens, replacing: replacing)
       return Output(hiddenStates: output.hiddenStates, logits: output.logits)
     }
   }

@@ -36,6 +36,12 @@ public enum TinyDecoders {
             vocab_size=96, hidden_size=64, intermediate_size=256, num_hidden_layers=2,
             num_attention_heads=4, max_position_embeddings=64, rotary_pct=0.5)
         model = transformers.GPTNeoXForCausalLM(config)
+    elif family == "gpt_neox_sequential":
+        config = transformers.GPTNeoXConfig(
+            vocab_size=96, hidden_size=64, intermediate_size=256, num_hidden_layers=2,
+            num_attention_heads=4, max_position_embeddings=64, rotary_pct=0.5,
+            use_parallel_residual=False)
+        model = transformers.GPTNeoXForCausalLM(config)
     elif family == "opt":
         config = transformers.OPTConfig(
             vocab_size=96, hidden_size=64, ffn_dim=256, num_hidden_layers=2,
@@ -65,7 +71,7 @@ public enum TinyDecoders {
   public static let tokens = [3, 17, 42, 5, 88, 23, 61, 9, 14, 70]
 
   /// Makes `family`'s tiny model (`mistral`, `qwen2`, `qwen3`, `gemma`, `gemma2`, `gemma3`,
-  /// `gpt_neox`, `opt`) in
+  /// `gpt_neox`, `gpt_neox_sequential` (`use_parallel_residual` false), `opt`) in
   /// `directory`: `config.json`, `model.safetensors` and `logits.f32`; returns its folder.
   public static func make(_ family: String, in directory: TemporaryDirectory) throws -> String {
     let folder = directory.file(family)

@@ -81,12 +81,16 @@ enum TransformerMath {
 
   /// Applies the rotary embedding in Hugging Face's rotate-half convention to `heads` heads of
   /// each of `tokens` rows (row stride `heads · headDimension`): the pair of element i is
-  /// element i + headDimension/2.
+  /// element i + rotaryDimension/2.
+  ///
+  /// `rotaryDimension` (default: the whole head) rotates only each head's first values and
+  /// leaves the rest, as GPT-NeoX's partial rotary does; `tables` are
+  /// ``ropeTables(tokens:headDimension:theta:)`` for that many values.
   static func applyRope(
     _ x: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDimension: Int,
-    tables: (cos: [Float], sin: [Float])
+    rotaryDimension: Int? = nil, tables: (cos: [Float], sin: [Float])
   ) {
-    let half = headDimension / 2
+    let half = (rotaryDimension ?? headDimension) / 2
     for token in 0..<tokens {
       for head in 0..<heads {
         let values = x + (token * heads + head) * headDimension
