@@ -6,7 +6,8 @@ import Testing
 @testable import EMoECore
 
 /// Each run of a real `emoe-pack` process reads every input through for its SHA-256 at most
-/// once, and its output only when something prints the digest (`--json`).
+/// once, and its output only when something needs the digest (`--json`, export's check that it
+/// does not replace a source file).
 ///
 /// The process logs every hash pass (`EMOE_TEST_HASH_LOG`, ``TestHooks``); the digests it records
 /// and prints are checked against coreutils' `sha256sum`.
@@ -56,6 +57,30 @@ struct HashPassCommandTests {
       log: directory.file("verify.log"))
     #expect(checked.status == 0, "stdout: \(checked.stdout)\nstderr: \(checked.stderr)")
     #expect(passes == Self.once(Self.shards))
+  }
+
+  @Test("export hashes nothing, but an existing output the size of a source file once")
+  func export() throws {
+    let directory = try TemporaryDirectory()
+    let container = directory.file("model.emoe")
+    let made = try CommandRunner.run(["convert", Self.sharded, container] + Self.convertOptions)
+    #expect(made.status == 0, "stderr: \(made.stderr)")
+
+    let (written, writtenPasses) = try Self.run(
+      ["export", container, directory.file("dense"), "--to", "safetensors", "-q"],
+      log: directory.file("written.log"))
+    #expect(written.status == 0, "stderr: \(written.stderr)")
+    #expect(writtenPasses.isEmpty)
+
+    // A copy of the first shard as the output: its digest is needed, once, to refuse it.
+    let copy = directory.file("SOURCE.gguf")
+    try FileManager.default.copyItem(atPath: Self.shards[0], toPath: copy)
+    let (refused, refusedPasses) = try Self.run(
+      ["export", container, copy, "--to", "gguf"], log: directory.file("refused.log"))
+    #expect(refused.status == 2, "stderr: \(refused.stderr)")
+    #expect(refused.stderr.contains("is the source file model-00001-of-00002.safetensors"))
+    #expect(refusedPasses == Self.once([copy]))
+    #expect(try Self.bytes(copy) == Self.bytes(Self.shards[0]))
   }
 
   @Test("a batch of four jobs on two inputs hashes each input once per run, outputs for --json")
