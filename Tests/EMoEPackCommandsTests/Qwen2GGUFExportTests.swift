@@ -48,12 +48,12 @@ struct Qwen2GGUFExportTests {
     throws -> (container: String, full: String, k2: String)
   {
     let container = directory.file("qwen2.emoe")
-    try LlamaCppExportTests.pack(
+    try ExportSteps.pack(
       ["convert", folder, container, "--experts", "4", "--restarts", "1"] + options)
     let full = directory.file("k4.gguf")
     let k2 = directory.file("k2.gguf")
-    try LlamaCppExportTests.pack(["export", container, full, "--to", "gguf", "--source", folder])
-    try LlamaCppExportTests.pack([
+    try ExportSteps.pack(["export", container, full, "--to", "gguf", "--source", folder])
+    try ExportSteps.pack([
       "export", container, k2, "--to", "gguf", "--top-k", "2", "--source", folder,
     ])
     return (container, full, k2)
@@ -97,7 +97,7 @@ struct Qwen2GGUFExportTests {
     // k = 2 weights each selected expert within 1.6 % of EMoE's 1 (GGUFRouterScale). Measured:
     // 2.5e-6 (llama), 7.7e-7 (ernie4_5-moe) of the range, cosine at least 1 - 1.5e-11.
     let reference = directory.file("run-k2.safetensors")
-    try LlamaCppExportTests.pack([
+    try ExportSteps.pack([
       "run", files.container, "--model", "--inputs", folder + "/ids.safetensors", "--out",
       reference, "--top-k", "2",
     ])
@@ -196,7 +196,7 @@ struct Qwen2GGUFExportTests {
     for item in cases {
       let source = try Self.edited(folder, item.name, in: directory, file: item.file, item.change)
       let container = directory.file(item.name + ".emoe")
-      try LlamaCppExportTests.pack([
+      try ExportSteps.pack([
         "convert", source, container, "--experts", "4", "--layers", "all", "--restarts", "1",
       ])
       let output = directory.file(item.name + ".gguf")
