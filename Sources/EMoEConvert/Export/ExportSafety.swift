@@ -105,11 +105,13 @@ public enum ExportSafety {
     throws(OutputRefusal)
   {
     guard let size = FileSystem.size(output) else { return }
-    for source in container.manifest.source.files where source.size == size {
-      guard let digest = try? FileDigests.shared.sha256(ofFile: output), digest == source.sha256
-      else {
-        continue
-      }
+    let candidates = container.manifest.source.files.filter { $0.size == size }
+    // Hashed once for all candidates: a file written under a second ago is not cached.
+    guard !candidates.isEmpty, let digest = try? FileDigests.shared.sha256(ofFile: output) else {
+      return
+    }
+    for source in candidates {
+      guard digest == source.sha256 else { continue }
       throw OutputRefusal(
         path: output,
         reason: "is the source file \(source.name) that \(container.path) was converted from "
