@@ -126,6 +126,14 @@ struct LlamaCppExportTests {
     #expect(file.value(forKey: "general.architecture") == .string("ernie4_5-moe"))
     #expect(file.value(forKey: "ernie4_5-moe.leading_dense_block_count") == .uint32(25))
     #expect(file.value(forKey: "ernie4_5-moe.expert_shared_feed_forward_length") == .uint32(1536))
+    // The zero experts of layers 26 and 28 and the zero shared experts of the converted layers
+    // are all-zero Q4_0 blocks (llama.cpp computes them below: they must add exactly 0).
+    for name in [
+      "blk.26.ffn_gate_exps.weight", "blk.28.ffn_down_exps.weight", "blk.25.ffn_up_shexp.weight",
+      "blk.29.ffn_down_shexp.weight",
+    ] {
+      #expect(file.tensorDescription(named: name)?.dtype == .q4_0, "\(name)")
+    }
     let dense = try Self.evaluate(model, ids: ids, in: directory)
     let exact = try Self.evaluate(full, ids: ids, container: container, topK: 16, in: directory)
     #expect(

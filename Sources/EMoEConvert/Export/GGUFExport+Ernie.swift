@@ -154,24 +154,13 @@ extension GGUFExport {
     let n = gate.shape[0]
     let d = gate.shape[1]
     let size = layout.converted.values.first?.expertSizes.first ?? 1
-    let zeros = { (count: Int) in
-      { () throws(ConversionError) -> [UInt8] in
-        [UInt8](repeating: 0, count: count * 4)
-      }
-    }
     var outputs = [
       Output(
         plan: .init(name: block + "ffn_gate_inp.weight", dtype: .f32, shape: [e, d]),
-        bytes: zeros(e * d)),
-      Output(
-        plan: .init(name: block + "ffn_gate_exps.weight", dtype: .f32, shape: [e, size, d]),
-        bytes: zeros(e * size * d)),
-      Output(
-        plan: .init(name: block + "ffn_up_exps.weight", dtype: .f32, shape: [e, size, d]),
-        bytes: zeros(e * size * d)),
-      Output(
-        plan: .init(name: block + "ffn_down_exps.weight", dtype: .f32, shape: [e, d, size]),
-        bytes: zeros(e * d * size)),
+        bytes: { () throws(ConversionError) in [UInt8](repeating: 0, count: e * d * 4) }),
+      Self.zeros(block + "ffn_gate_exps.weight", shape: [e, size, d]),
+      Self.zeros(block + "ffn_up_exps.weight", shape: [e, size, d]),
+      Self.zeros(block + "ffn_down_exps.weight", shape: [e, d, size]),
     ]
     outputs += try sharedExpert(
       layer: layer, gate: layout.stored(block + "ffn_gate.weight"),
@@ -197,6 +186,14 @@ extension GGUFExport {
   ) throws(ConversionError) -> [Output] {
     let width = layout.sharedWidth
     let block = "blk.\(layer)."
+    if rows.isEmpty {
+      let d = try reader.entry(gate).shape[1]
+      return [
+        Self.zeros(block + "ffn_gate_shexp.weight", shape: [width, d]),
+        Self.zeros(block + "ffn_up_shexp.weight", shape: [width, d]),
+        Self.zeros(block + "ffn_down_shexp.weight", shape: [d, width]),
+      ]
+    }
     var outputs: [Output] = []
     for (name, suffix) in [(gate, "ffn_gate_shexp"), (up, "ffn_up_shexp")] {
       let entry = try reader.entry(name)
@@ -300,6 +297,19 @@ extension GGUFExport {
           }))
     }
     return outputs
+  }
+
+  /// A tensor of zeros in the smallest type llama.cpp computes for its shape: Q4_0 when the
+  /// last axis is whole blocks of 32, else F16.
+  ///
+  /// All-zero bytes decode to 0 in both (a Q4_0 block with scale 0), so the tensor still adds
+  /// exactly 0, at an eighth (Q4_0: 18 bytes per 32 values) or half of F32's size.
+  static func zeros(_ name: String, shape: [Int]) -> Output {
+    let dtype: DType = (shape.last ?? 0) % DType.q4_0.blockSize == 0 ? .q4_0 : .f16
+    let count = dtype.byteCount(elementCount: shape.reduce(1, *)) ?? 0
+    return Output(
+      plan: .init(name: name, dtype: dtype, shape: Shape(shape)),
+      bytes: { () throws(ConversionError) in [UInt8](repeating: 0, count: count) })
   }
 
   /// Whether a stored tensor moves into the GGUF as its bytes (plain, a GGUF type, not int8).

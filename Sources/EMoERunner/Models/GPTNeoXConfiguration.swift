@@ -43,16 +43,10 @@ public struct GPTNeoXConfiguration: Sendable, Equatable {
       throw RunnerError(
         "model_type '\(modelType)' is not a GPT-NeoX decoder", file: file, key: "model_type")
     }
-    func integer(_ key: String) throws(RunnerError) -> Int {
-      if let found = config[key]?.intValue, found > 0 { return found }
-      throw RunnerError("config.json needs a positive integer", file: file, key: key)
-    }
+    let keys = ConfigKeyReader(config: config, file: file)
+    func integer(_ key: String) throws(RunnerError) -> Int { try keys.positiveInteger(key) }
     func flag(_ key: String, default value: Bool) throws(RunnerError) -> Bool {
-      guard let found = config[key], found != .null else { return value }
-      guard let bool = found.boolValue else {
-        throw RunnerError("config.json needs true or false", file: file, key: key)
-      }
-      return bool
+      try keys.flag(key, default: value)
     }
     let activation = config["hidden_act"]?.stringValue ?? "gelu"
     guard activation == "gelu" else {

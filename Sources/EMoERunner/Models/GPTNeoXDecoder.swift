@@ -12,22 +12,7 @@ import EMoENumerics
 /// final LayerNorm and `embed_out` (`lm_head` as transformers 5 saves it). Reads Hugging Face safetensors with `config.json`,
 /// computing what transformers' GPTNeoXForCausalLM does. Any layer's FFN can be replaced.
 public struct GPTNeoXDecoder: Sendable {
-  struct Layer: Sendable {
-    var attentionNormWeight: [Float]
-    var attentionNormBias: [Float]
-    /// `query_key_value` split into its query, key and value rows, `[d, d]` each.
-    var query: [Float]
-    var queryBias: [Float]?
-    var key: [Float]
-    var keyBias: [Float]?
-    var value: [Float]
-    var valueBias: [Float]?
-    var output: [Float]
-    var outputBias: [Float]?
-    var feedForwardNormWeight: [Float]
-    var feedForwardNormBias: [Float]
-    var feedForward: DenseFFN
-  }
+  typealias Layer = LayerNormDecoderLayer
 
   /// The hyperparameters.
   public let configuration: GPTNeoXConfiguration

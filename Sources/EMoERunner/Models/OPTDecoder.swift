@@ -14,21 +14,7 @@ import EMoENumerics
 /// or without the `model.` prefix), computing what transformers' OPTForCausalLM does. Any
 /// layer's FFN can be replaced.
 public struct OPTDecoder: Sendable {
-  struct Layer: Sendable {
-    var attentionNormWeight: [Float]
-    var attentionNormBias: [Float]
-    var query: [Float]
-    var queryBias: [Float]?
-    var key: [Float]
-    var keyBias: [Float]?
-    var value: [Float]
-    var valueBias: [Float]?
-    var output: [Float]
-    var outputBias: [Float]?
-    var feedForwardNormWeight: [Float]
-    var feedForwardNormBias: [Float]
-    var feedForward: DenseFFN
-  }
+  typealias Layer = LayerNormDecoderLayer
 
   /// The hyperparameters.
   public let configuration: OPTConfiguration
