@@ -74,7 +74,9 @@ struct HuggingFaceFamilyExportTests {
     // The family's own configuration is kept beside emoe_layers.
     #expect(config["architectures"] == .array([.string("EMoE\(prefix)ForCausalLM")]))
     switch family {
-    case "gpt_neox": #expect(config["rotary_pct"]?.doubleValue == 0.5)
+    case "gpt_neox":
+      #expect(config["rope_parameters"]?["partial_rotary_factor"]?.doubleValue == 0.5)
+      #expect(config["use_parallel_residual"] == .bool(true))
     case "opt": #expect(config["ffn_dim"]?.intValue == 256)
     default: #expect(config["num_key_value_heads"]?.intValue == 2)
     }
