@@ -103,7 +103,8 @@ def compare(arguments):
                 "emoe_modules": [
                     name
                     for name, module in model.named_modules()
-                    if type(module).__name__ in ("EMoEMLP", "EMoEBertLayer")
+                    if type(module).__name__
+                    in ("EMoEMLP", "EMoEBertLayer", "EMoEGPTNeoXMLP", "EMoEOPTDecoderLayer")
                 ],
                 "top_k": sorted(
                     {m.top_k for m in model.modules() if type(m).__name__ == "EMoERouting"}

@@ -17,7 +17,7 @@ extension HuggingFaceExport {
     } else {
       members = container.config?.objectValue ?? []
     }
-    if kind.isDecoder {
+    if kind.isGated {
       // Only LlamaConfig has mlp_bias; the other families' MLPs have no biases.
       let mlpBias =
         kind == .llama ? members.first { $0.key == "mlp_bias" }?.value.boolValue ?? false : false

@@ -12,6 +12,17 @@ extension HuggingFaceExport.Kind {
     case .gemma: "Gemma"
     case .gemma2: "Gemma2"
     case .bert: "Bert"
+    case .gptNeoX: "GPTNeoX"
+    case .opt: "OPT"
+    }
+  }
+
+  /// Whether the FFN is gated (LLaMA's `gate_proj`/`up_proj`/`down_proj`); GPT-NeoX, OPT and
+  /// BERT have a plain FFN with biases.
+  var isGated: Bool {
+    switch self {
+    case .gptNeoX, .opt, .bert: false
+    default: true
     }
   }
 
@@ -40,7 +51,7 @@ extension HuggingFaceExport {
     let supported =
       "supported: LLaMA decoders (config.json model_type 'llama', or a GGUF of architecture "
       + "'llama'), the LLaMA-like decoders 'mistral', 'qwen2', 'qwen3', 'gemma' and 'gemma2', "
-      + "and BERT encoders (model_type 'bert')"
+      + "the plain-FFN decoders 'gpt_neox' and 'opt', and BERT encoders (model_type 'bert')"
     let kind: Kind
     if case .gguf(let pairs) = container.metadata {
       let architecture =
@@ -66,7 +77,7 @@ extension HuggingFaceExport {
       kind = known
     }
     for record in container.layers {
-      let expected: ContainerLayerRecord.Family = kind.isDecoder ? .glu : .plain
+      let expected: ContainerLayerRecord.Family = kind.isGated ? .glu : .plain
       guard record.family == expected else {
         throw .invalidInput(
           "\(container.path): layer \(record.layer) is a \(record.family.rawValue) FFN, but a "

@@ -70,13 +70,14 @@ extension HuggingFaceExport {
 
   /// A converted layer's router weight `[E, d]` F32 and its bias `[E]`, when stored.
   ///
-  /// They go beside the key matrix's module, `model.layers.N.mlp.emoe.router` or
-  /// `encoder.layer.N.intermediate.emoe.router`. An `up_abs` layer stores none.
+  /// They go beside the key matrix's module, `model.layers.N.mlp.emoe.router`,
+  /// `encoder.layer.N.intermediate.emoe.router`, `gpt_neox.layers.N.mlp.emoe.router` or
+  /// `model.decoder.layers.N.emoe.router`. An `up_abs` layer stores none.
   private func routerOutputs(_ record: ContainerLayerRecord, _ kind: Kind)
     throws(ConversionError) -> [SafeTensorsExport.Output]
   {
     let prefix: String
-    if kind.isDecoder {
+    if kind.isGated {
       prefix = "model.layers.\(record.layer).mlp.emoe.router"
     } else {
       guard let w1 = record.tensors[.w1],

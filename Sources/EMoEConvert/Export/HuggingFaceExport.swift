@@ -16,7 +16,7 @@ import EMoERunner
 ///
 /// Supported: LLaMA decoders (`model_type` `llama`, or GGUF architecture `llama`), the
 /// LLaMA-like decoders whose graph `run --model` computes (`mistral`, `qwen2`, `qwen3`, `gemma`,
-/// `gemma2`) and BERT encoders (`bert`); anything else is refused (exit 2) rather than run with
+/// `gemma2`), the plain-FFN decoders `gpt_neox` and `opt`, and BERT encoders (`bert`); anything else is refused (exit 2) rather than run with
 /// the wrong graph.
 public struct HuggingFaceExport {
   /// The model kinds the modeling code implements.
@@ -35,6 +35,10 @@ public struct HuggingFaceExport {
     case gemma2
     /// A BERT encoder: `EMoEBertModel`.
     case bert
+    /// A GPT-NeoX decoder (plain FFN): `EMoEGPTNeoXForCausalLM` / `EMoEGPTNeoXModel`.
+    case gptNeoX = "gpt_neox"
+    /// An OPT decoder (plain FFN): `EMoEOPTForCausalLM` / `EMoEOPTModel`.
+    case opt
   }
 
   /// What ``write(to:progress:)`` wrote.

@@ -3,11 +3,12 @@
 ///
 /// They are small on purpose, to be read beside Formats/EMoE.md: the configuration classes add
 /// `emoe_layers` to each family's own configuration class (LlamaConfig, MistralConfig,
-/// Qwen2Config, Qwen3Config, GemmaConfig, Gemma2Config, BertConfig), and the modeling classes
-/// subclass the family's transformers classes (e.g. Qwen2Model, Qwen2ForCausalLM, BertModel),
-/// replacing only the FFN of each converted layer: one gated EMoE MLP serves every decoder
-/// family, with the activation of the dense MLP it replaces. Each line ends with a newline, so
-/// the files' bytes are fixed.
+/// Qwen2Config, Qwen3Config, GemmaConfig, Gemma2Config, GPTNeoXConfig, OPTConfig, BertConfig),
+/// and the modeling classes subclass the family's transformers classes (e.g. Qwen2Model,
+/// Qwen2ForCausalLM, BertModel), replacing only the FFN of each converted layer: one gated EMoE
+/// MLP serves every gated decoder family, with the activation of the dense MLP it replaces, and
+/// one plain-FFN routine (`EMoERouting.plain`) serves BERT, GPT-NeoX and OPT. Each line ends with
+/// a newline, so the files' bytes are fixed.
 public enum HuggingFaceModelingPython {
   /// `configuration_emoe.py`: one EMoE configuration class per family, such as EMoEQwen2Config.
   public static let configuration = #"""
@@ -26,8 +27,10 @@ public enum HuggingFaceModelingPython {
         BertConfig,
         Gemma2Config,
         GemmaConfig,
+        GPTNeoXConfig,
         LlamaConfig,
         MistralConfig,
+        OPTConfig,
         Qwen2Config,
         Qwen3Config,
     )
@@ -51,6 +54,8 @@ public enum HuggingFaceModelingPython {
     EMoEQwen3Config = _emoe_config(Qwen3Config, "emoe_qwen3")
     EMoEGemmaConfig = _emoe_config(GemmaConfig, "emoe_gemma")
     EMoEGemma2Config = _emoe_config(Gemma2Config, "emoe_gemma2")
+    EMoEGPTNeoXConfig = _emoe_config(GPTNeoXConfig, "emoe_gpt_neox")
+    EMoEOPTConfig = _emoe_config(OPTConfig, "emoe_opt")
     EMoEBertConfig = _emoe_config(BertConfig, "emoe_bert")
 
     """#
@@ -75,23 +80,31 @@ public enum HuggingFaceModelingPython {
         Gemma2Model,
         GemmaForCausalLM,
         GemmaModel,
+        GPTNeoXForCausalLM,
+        GPTNeoXModel,
         LlamaForCausalLM,
         LlamaModel,
         MistralForCausalLM,
         MistralModel,
+        OPTForCausalLM,
+        OPTModel,
         Qwen2ForCausalLM,
         Qwen2Model,
         Qwen3ForCausalLM,
         Qwen3Model,
     )
     from transformers.models.bert.modeling_bert import BertLayer
+    from transformers.models.gpt_neox.modeling_gpt_neox import GPTNeoXMLP
+    from transformers.models.opt.modeling_opt import OPTDecoderLayer
 
     from .configuration_emoe import (
         EMoEBertConfig,
         EMoEGemma2Config,
         EMoEGemmaConfig,
+        EMoEGPTNeoXConfig,
         EMoELlamaConfig,
         EMoEMistralConfig,
+        EMoEOPTConfig,
         EMoEQwen2Config,
         EMoEQwen3Config,
     )
@@ -158,6 +171,31 @@ public enum HuggingFaceModelingPython {
                 output.index_add_(0, tokens, outer(inner(chosen, rows), rows))
             return output.reshape(shape)
 
+        def plain(self, x, up, down, act):
+            """A plain FFN's output: act(W1_e x + b1_e) through W2_e per selected expert, plus b2 once.
+
+            up and down are the layer's own nn.Linear modules (W1 [n, d], W2 [d, n]), so the
+            parameters keep the family's names.
+            """
+
+            def inner(h, rows):
+                return act(F.linear(h, *_rows(up, rows)))
+
+            def outer(h, rows):
+                return F.linear(h, down.weight[:, rows])
+
+            output = self(x, inner, outer, up)
+            return output if down.bias is None else output + down.bias
+
+
+    def _routing(config, layer, width):
+        """The EMoERouting of converted layer `layer`, whose dense FFN has `width` neurons."""
+        spec = config.emoe_layers[str(layer)]
+        n = int(spec.get("shared", 0)) + sum(int(size) for size in spec["expert_sizes"])
+        if n != width:
+            raise ValueError(f"layer {layer}: {n} neurons, config says {width}")
+        return EMoERouting(spec, config.hidden_size)
+
 
     def _rows(linear, rows):
         """The weight rows (and bias entries) of `linear` for neurons `rows`."""
@@ -198,19 +236,94 @@ public enum HuggingFaceModelingPython {
             return output
 
 
-    def _emoe_decoder(base, config_class):
-        """`base` (a family's Model or ForCausalLM) whose converted layers run EMoEMLP."""
+    class EMoEGPTNeoXMLP(GPTNeoXMLP):
+        """GPTNeoXMLP (dense_h_to_4h, act, dense_4h_to_h) whose neurons run as EMoE experts."""
+
+        def __init__(self, config, layer):
+            super().__init__(config)
+            self.emoe = _routing(config, layer, config.intermediate_size)
+
+        def forward(self, x):
+            return self.emoe.plain(x, self.dense_h_to_4h, self.dense_4h_to_h, self.act)
+
+
+    class EMoEOPTDecoderLayer(OPTDecoderLayer):
+        """OPTDecoderLayer whose fc1, activation_fn, fc2 run as EMoE experts (router: .emoe)."""
+
+        def __init__(self, config, layer):
+            super().__init__(config, layer_idx=layer)
+            self.emoe = _routing(config, layer, config.ffn_dim)
+
+        def forward(
+            self,
+            hidden_states,
+            attention_mask=None,
+            cache=None,
+            use_cache=False,
+            position_ids=None,
+            **kwargs,
+        ):
+            # OPTDecoderLayer.forward of transformers 5.25, whose FFN is inline, with
+            # fc2(activation_fn(fc1(h))) replaced by the experts.
+            residual = hidden_states
+            if self.do_layer_norm_before:
+                hidden_states = self.self_attn_layer_norm(hidden_states)
+            hidden_states, _ = self.self_attn(
+                hidden_states=hidden_states,
+                cache=cache,
+                position_ids=position_ids,
+                attention_mask=attention_mask,
+                **kwargs,
+            )
+            hidden_states = nn.functional.dropout(hidden_states, p=self.dropout, training=self.training)
+            hidden_states = residual + hidden_states
+            if not self.do_layer_norm_before:
+                hidden_states = self.self_attn_layer_norm(hidden_states)
+            shape = hidden_states.shape
+            hidden_states = hidden_states.reshape(-1, hidden_states.size(-1))
+            residual = hidden_states
+            if self.do_layer_norm_before:
+                hidden_states = self.final_layer_norm(hidden_states)
+            hidden_states = self.emoe.plain(hidden_states, self.fc1, self.fc2, self.activation_fn)
+            hidden_states = nn.functional.dropout(hidden_states, p=self.dropout, training=self.training)
+            hidden_states = (residual + hidden_states).view(shape)
+            if not self.do_layer_norm_before:
+                hidden_states = self.final_layer_norm(hidden_states)
+            return hidden_states
+
+
+    def _gated_layer(layers, config, layer):
+        layers[layer].mlp = EMoEMLP(config, layer, layers[layer].mlp.act_fn)
+
+
+    def _gpt_neox_layer(layers, config, layer):
+        layers[layer].mlp = EMoEGPTNeoXMLP(config, layer)
+
+
+    def _opt_layer(layers, config, layer):
+        layers[layer] = EMoEOPTDecoderLayer(config, layer)
+
+
+    def _decoder_layers(model):
+        """The decoder's layer list: under .model (ForCausalLM), .gpt_neox or .decoder (OPT)."""
+        while not hasattr(model, "layers"):
+            names = [name for name in ("model", "gpt_neox", "decoder") if hasattr(model, name)]
+            model = getattr(model, names[0])
+        return model.layers
+
+
+    def _emoe_decoder(base, config_class, convert=_gated_layer):
+        """`base` (a family's Model or ForCausalLM) whose converted layers run the EMoE FFN."""
 
         def __init__(self, config):
             base.__init__(self, config)
-            decoder = getattr(self, "model", self)  # ForCausalLM holds the Model as .model
+            layers = _decoder_layers(self)
             for layer in sorted(int(key) for key in config.emoe_layers):
-                dense = decoder.layers[layer].mlp
-                decoder.layers[layer].mlp = EMoEMLP(config, layer, dense.act_fn)
+                convert(layers, config, layer)
             self.post_init()
 
         name = "EMoE" + base.__name__
-        doc = f"{base.__name__} whose converted layers run the EMoE MLP."
+        doc = f"{base.__name__} whose converted layers run the EMoE FFN."
         attributes = {"config_class": config_class, "__init__": __init__, "__doc__": doc}
         return type(name, (base,), attributes)
 
@@ -228,6 +341,10 @@ public enum HuggingFaceModelingPython {
     EMoEGemmaForCausalLM = _emoe_decoder(GemmaForCausalLM, EMoEGemmaConfig)
     EMoEGemma2Model = _emoe_decoder(Gemma2Model, EMoEGemma2Config)
     EMoEGemma2ForCausalLM = _emoe_decoder(Gemma2ForCausalLM, EMoEGemma2Config)
+    EMoEGPTNeoXModel = _emoe_decoder(GPTNeoXModel, EMoEGPTNeoXConfig, _gpt_neox_layer)
+    EMoEGPTNeoXForCausalLM = _emoe_decoder(GPTNeoXForCausalLM, EMoEGPTNeoXConfig, _gpt_neox_layer)
+    EMoEOPTModel = _emoe_decoder(OPTModel, EMoEOPTConfig, _opt_layer)
+    EMoEOPTForCausalLM = _emoe_decoder(OPTForCausalLM, EMoEOPTConfig, _opt_layer)
 
 
     class EMoEBertLayer(BertLayer):
@@ -235,24 +352,14 @@ public enum HuggingFaceModelingPython {
 
         def __init__(self, config, layer):
             super().__init__(config, layer_idx=layer)
-            spec = config.emoe_layers[str(layer)]
-            n = int(spec.get("shared", 0)) + sum(int(size) for size in spec["expert_sizes"])
-            if n != config.intermediate_size:
-                raise ValueError(f"layer {layer}: {n} neurons, config says {config.intermediate_size}")
             # Stored as intermediate.emoe.router, beside the key matrix intermediate.dense.
-            self.intermediate.emoe = EMoERouting(spec, config.hidden_size)
-
-        def inner(self, x, rows):
-            return self.intermediate.intermediate_act_fn(
-                F.linear(x, *_rows(self.intermediate.dense, rows))
-            )
-
-        def outer(self, h, rows):
-            return F.linear(h, self.output.dense.weight[:, rows])
+            self.intermediate.emoe = _routing(config, layer, config.intermediate_size)
 
         def feed_forward_chunk(self, attention_output):
-            ffn = self.intermediate.emoe(attention_output, self.inner, self.outer)
-            hidden = self.output.dropout(ffn + self.output.dense.bias)
+            intermediate = self.intermediate
+            act = intermediate.intermediate_act_fn
+            ffn = intermediate.emoe.plain(attention_output, intermediate.dense, self.output.dense, act)
+            hidden = self.output.dropout(ffn)
             return self.output.LayerNorm(hidden + attention_output)
 
 
