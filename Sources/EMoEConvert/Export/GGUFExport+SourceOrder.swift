@@ -1,6 +1,5 @@
 import EMoECore
 import EMoEFormats
-import EMoENumerics
 
 extension GGUFExport {
   /// Whether the experts are written in the source's neuron order (k = E) rather than the
@@ -17,72 +16,49 @@ extension GGUFExport {
     layout.used == layout.experts && layout.converted.values.allSatisfy { $0.sharedCount == 0 }
   }
 
-  /// The four MoE tensors of a converted layer at k = E, with expert j holding source neurons
+  /// Gate or up rows (`stored`, n rows in the clusters' order) in source neuron order.
+  ///
+  /// Rows are whole blocks along d, so the encoded rows themselves move.
+  func sourceOrderRows(_ stored: [UInt8], _ position: [Int], tensor: String)
+    throws(ConversionError) -> [UInt8]
+  {
+    let n = position.count
+    guard n > 0, stored.count % n == 0 else {
+      throw .invalidInput(
+        "\(ErrorLocation(file: container.path, tensor: tensor)): \(stored.count) bytes do not "
+          + "hold \(n) rows")
+    }
+    return Self.rows(stored, rowBytes: stored.count / n, taking: position)
+  }
+
+  /// F32 bytes of `ffn_down_exps` `[E, d, n/E]` in source neuron order, times `scale`, from
+  /// down stored neuron-major `[n, d]` in the clusters' order: expert j holds source neurons
   /// `j · n/E ..< (j + 1) · n/E`.
-  func sourceOrderExperts(
-    _ record: ContainerLayerRecord, _ layout: Layout, _ reader: StoredTensors
-  ) throws(ConversionError) -> [Output] {
-    let e = layout.experts
-    let d = record.hiddenSize
-    let n = record.intermediateSize
-    let size = n / e
-    let block = "blk.\(record.layer)."
-    let scale = Float(layout.used)
-    let downType = try resolvedDownType(layout)
-    let position = try sourcePositions(record)
-    var outputs = [
-      Output(
-        plan: .init(name: block + "ffn_gate_inp.weight", dtype: .f32, shape: [e, d]),
-        bytes: { () throws(ConversionError) in [UInt8](repeating: 0, count: e * d * 4) })
-    ]
-    for (role, suffix) in [(ContainerLayerRecord.Role.wg, "ffn_gate_exps"), (.wu, "ffn_up_exps")] {
-      guard let name = record.tensors[role] else { continue }
-      let encoding = rowsEncoding(try reader.entry(name))
-      outputs.append(
-        Output(
-          plan: .init(
-            name: block + suffix + ".weight", dtype: encoding.dtype, shape: [e, size, d]),
-          bytes: { () throws(ConversionError) in
-            // Rows are whole blocks along d: reorder the encoded rows themselves.
-            let stored = try rowsBytes(name, encoding, reader)
-            guard stored.count % n == 0 else {
-              throw .invalidInput(
-                "\(ErrorLocation(file: container.path, tensor: name)): \(stored.count) bytes do "
-                  + "not hold \(n) rows")
-            }
-            return Self.rows(stored, rowBytes: stored.count / n, taking: position)
-          }))
+  func sourceOrderDown(
+    _ values: [Float], _ position: [Int], experts e: Int, columns d: Int, scale: Float,
+    tensor: String
+  ) throws(ConversionError) -> [UInt8] {
+    let n = position.count
+    let size = n / max(1, e)
+    guard values.count == n * d, size * e == n else {
+      throw .invalidInput(
+        "\(ErrorLocation(file: container.path, tensor: tensor)): holds \(values.count) values, "
+          + "expected \(n) × \(d) in \(e) experts")
     }
-    if let name = record.tensors[.wd] {
-      outputs.append(
-        Output(
-          plan: .init(name: block + "ffn_down_exps.weight", dtype: downType, shape: [e, d, size]),
-          bytes: { () throws(ConversionError) in
-            // Stored neuron-major [n, d] in the clusters' order; written [E, d, n/E].
-            let values = try reader.floats(name)
-            guard values.count == n * d else {
-              throw .invalidInput(
-                "\(ErrorLocation(file: container.path, tensor: name)): holds \(values.count) "
-                  + "values, expected \(n) × \(d)")
+    var result = [Float](repeating: 0, count: values.count)
+    values.withUnsafeBufferPointer { source in
+      result.withUnsafeMutableBufferPointer { target in
+        for expert in 0..<e {
+          for column in 0..<size {
+            let stored = position[expert * size + column] * d
+            for row in 0..<d {
+              target[(expert * d + row) * size + column] = source[stored + row] * scale
             }
-            var result = [Float](repeating: 0, count: values.count)
-            values.withUnsafeBufferPointer { source in
-              result.withUnsafeMutableBufferPointer { target in
-                for expert in 0..<e {
-                  for column in 0..<size {
-                    let stored = position[expert * size + column] * d
-                    for row in 0..<d {
-                      target[(expert * d + row) * size + column] = source[stored + row] * scale
-                    }
-                  }
-                }
-              }
-            }
-            return try encodeDown(
-              MatrixBytes.bytes(result), as: downType, tensor: block + "ffn_down_exps.weight")
-          }))
+          }
+        }
+      }
     }
-    return outputs.sorted { $0.plan.name < $1.plan.name }
+    return MatrixBytes.bytes(result)
   }
 
   /// `position[i]`: the stored position of source neuron `i` (the inverse of σ).

@@ -382,7 +382,8 @@ public struct GGUFExport {
   func experts(
     _ record: ContainerLayerRecord, _ layout: Layout, _ reader: StoredTensors
   ) throws(ConversionError) -> [Output] {
-    if writesSourceOrder(layout) { return try sourceOrderExperts(record, layout, reader) }
+    // At k = E the experts are the source's consecutive neurons (GGUFExport+SourceOrder.swift).
+    let order = writesSourceOrder(layout) ? try sourcePositions(record) : nil
     let e = layout.experts
     let d = record.hiddenSize
     let size = record.intermediateSize / e
@@ -407,16 +408,27 @@ public struct GGUFExport {
         Output(
           plan: .init(
             name: block + suffix + ".weight", dtype: encoding.dtype, shape: [e, size, d]),
-          bytes: { () throws(ConversionError) in try rowsBytes(name, encoding, reader) }))
+          bytes: { () throws(ConversionError) in
+            let stored = try rowsBytes(name, encoding, reader)
+            guard let order else { return stored }
+            return try sourceOrderRows(stored, order, tensor: name)
+          }))
     }
     if let name = record.tensors[.wd] {
       outputs.append(
         Output(
           plan: .init(name: block + "ffn_down_exps.weight", dtype: downType, shape: [e, d, size]),
           bytes: { () throws(ConversionError) in
-            let values = try reader.floats(name).map { $0 * scale }
-            let f32 = values.withUnsafeBytes { raw in
-              MatrixBytes.transposedBlocks(raw, experts: e, size: size, columns: d, elementBytes: 4)
+            let values = try reader.floats(name)
+            let f32: [UInt8]
+            if let order {
+              f32 = try sourceOrderDown(
+                values, order, experts: e, columns: d, scale: scale, tensor: name)
+            } else {
+              f32 = values.map { $0 * scale }.withUnsafeBytes { raw in
+                MatrixBytes.transposedBlocks(
+                  raw, experts: e, size: size, columns: d, elementBytes: 4)
+              }
             }
             return try encodeDown(f32, as: downType, tensor: block + "ffn_down_exps.weight")
           }))
